@@ -1,0 +1,74 @@
+//! Runtime settings of the actor layer. The binary builds this from its
+//! configuration file; tests build it with [`ActorConfig::default`] and
+//! struct-update syntax.
+
+use std::time::Duration;
+
+/// Settings for user and device actors.
+#[derive(Debug, Clone)]
+pub struct ActorConfig {
+    /// A user actor with no connected device is passivated after this long.
+    pub idle_passivate: Duration,
+    /// At most this many user actors live at once; least recently used idle ones are passivated first.
+    pub max_live_users: usize,
+    /// Devices not seen for this long are retired from the user's metadata.
+    pub retire_devices_after: Duration,
+    /// Take a snapshot after this many ops since the last one.
+    pub snapshot_every_ops: u64,
+    /// Keep at least this many ops in the delta log (and in memory) for resuming devices.
+    pub log_retention_ops: u64,
+    /// Frames queued for one device before it is disconnected as a slow consumer.
+    pub outbound_queue: usize,
+    /// Ops per user allowed per `rate_limit_window`.
+    pub rate_limit_events: u32,
+    /// The rate-limit window.
+    pub rate_limit_window: Duration,
+    /// Playback timestamps further than this in the future are rejected.
+    pub max_clock_skew: Duration,
+    /// How often devices are asked to heartbeat (announced in `welcome`).
+    pub heartbeat_interval: Duration,
+    /// A device with no heartbeat for this long is offline and its socket closed.
+    pub heartbeat_timeout: Duration,
+    /// WebSocket ping interval.
+    pub ping_interval: Duration,
+    /// Close the socket when nothing (not even a pong) arrives for `ping_interval + pong_timeout`.
+    pub pong_timeout: Duration,
+    /// A write to a socket taking longer than this closes it.
+    pub write_timeout: Duration,
+    /// Snapshot frames carry at most this many bytes of snapshot text each.
+    pub snapshot_chunk_bytes: usize,
+    /// Unacknowledged ops one device may have in flight.
+    pub max_inflight_ops: usize,
+    /// Largest frame accepted (announced in `welcome`; enforced by the transport).
+    pub max_message_bytes: usize,
+    /// Most devices one user may register.
+    pub max_devices_per_user: usize,
+    /// How long a REST read or a device registration waits for a user actor.
+    pub call_timeout: Duration,
+}
+
+impl Default for ActorConfig {
+    fn default() -> Self {
+        Self {
+            idle_passivate: Duration::from_secs(60),
+            max_live_users: 100_000,
+            retire_devices_after: Duration::from_secs(90 * 24 * 3600),
+            snapshot_every_ops: 200,
+            log_retention_ops: 1000,
+            outbound_queue: 256,
+            rate_limit_events: 100,
+            rate_limit_window: Duration::from_secs(60),
+            max_clock_skew: Duration::from_secs(5),
+            heartbeat_interval: Duration::from_secs(10),
+            heartbeat_timeout: Duration::from_secs(300),
+            ping_interval: Duration::from_secs(30),
+            pong_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            snapshot_chunk_bytes: 32 * 1024,
+            max_inflight_ops: 64,
+            max_message_bytes: 64 * 1024,
+            max_devices_per_user: 32,
+            call_timeout: Duration::from_secs(5),
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! The hub: this node's registry of live user actors. It activates a user's
+//! actor on demand (one activation per user, even under concurrent first
+//! requests), supervises them, passivates the least recently used idle ones
+//! above the live-actor cap, admits or refuses connections, and drains on
+//! shutdown.
+
+mod admission;
+mod supervisor;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use baton_crdt::VersionVector;
+use baton_store::Store;
+use ractor::{Actor, ActorRef, ActorStatus};
+use tokio::sync::OnceCell;
+
+pub use admission::ConnPermit;
+use supervisor::{HubSupervisor, SupMsg};
+
+use crate::config::ActorConfig;
+use crate::device::DeviceIdentity;
+use crate::error::ActorError;
+use crate::link::DeviceLink;
+use crate::protocol::{DeviceHello, ErrorFrame};
+use crate::user::{UserActor, UserArgs, UserMsg, UserStats, UserView};
+
+/// Handle to this node's actor system. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<HubInner>,
+}
+
+pub(crate) struct HubInner {
+    cfg: Arc<ActorConfig>,
+    store: Store,
+    clock: Arc<uhlc::HLC>,
+    users: Mutex<HashMap<String, Slot>>,
+    supervisor: ActorRef<SupMsg>,
+    draining: AtomicBool,
+    connections: AtomicUsize,
+    max_connections: usize,
+    next_conn: AtomicU64,
+    epoch: Instant,
+}
+
+#[derive(Clone)]
+struct Slot {
+    cell: Arc<OnceCell<ActorRef<UserMsg>>>,
+    last_used_ms: Arc<AtomicU64>,
+}
+
+impl Hub {
+    /// Start the hub (its supervisor and the live-actor cap sweeper).
+    pub async fn start(
+        store: Store,
+        cfg: ActorConfig,
+        max_connections: usize,
+    ) -> Result<Hub, ActorError> {
+        let (supervisor, _) = Actor::spawn(None, HubSupervisor, ())
+            .await
+            .map_err(|e| ActorError::Unavailable(e.to_string()))?;
+        let clock = uhlc::HLCBuilder::new()
+            .with_max_delta(cfg.max_clock_skew)
+            .build();
+        let inner = Arc::new(HubInner {
+            cfg: Arc::new(cfg),
+            store,
+            clock: Arc::new(clock),
+            users: Mutex::new(HashMap::new()),
+            supervisor,
+            draining: AtomicBool::new(false),
+            connections: AtomicUsize::new(0),
+            max_connections,
+            next_conn: AtomicU64::new(1),
+            epoch: Instant::now(),
+        });
+        let _ = inner
+            .supervisor
+            .cast(SupMsg::Attach(Arc::downgrade(&inner)));
+        tokio::spawn(sweep(Arc::downgrade(&inner)));
+        Ok(Hub { inner })
+    }
+
+    /// The actor settings.
+    pub fn config(&self) -> &ActorConfig {
+        &self.inner.cfg
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Live user actors.
+    pub fn live_users(&self) -> usize {
+        self.inner.users.lock().map_or(0, |u| u.len())
+    }
+
+    /// Whether the node is draining (refusing new work).
+    pub fn is_draining(&self) -> bool {
+        self.inner.draining.load(Ordering::Acquire)
+    }
+
+    /// The user's actor, activating it from the store if needed.
+    pub async fn user(&self, user: &str) -> Result<ActorRef<UserMsg>, ActorError> {
+        if self.is_draining() {
+            return Err(ActorError::Refused("draining"));
+        }
+        for _ in 0..3 {
+            let slot = self.slot(user);
+            slot.last_used_ms
+                .store(self.inner.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+            let actor = slot
+                .cell
+                .get_or_try_init(|| self.activate(user))
+                .await?
+                .clone();
+            if matches!(actor.get_status(), ActorStatus::Running | ActorStatus::Upgrading) {
+                return Ok(actor);
+            }
+            self.inner.forget(user, &slot.cell);
+        }
+        Err(ActorError::Unavailable(format!("user {user} kept stopping")))
+    }
+
+    fn slot(&self, user: &str) -> Slot {
+        let mut users = self
+            .inner
+            .users
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        users
+            .entry(user.to_owned())
+            .or_insert_with(|| Slot {
+                cell: Arc::new(OnceCell::new()),
+                last_used_ms: Arc::new(AtomicU64::new(0)),
+            })
+            .clone()
+    }
+
+    async fn activate(&self, user: &str) -> Result<ActorRef<UserMsg>, ActorError> {
+        let actor = UserActor {
+            cfg: self.inner.cfg.clone(),
+            store: self.inner.store.clone(),
+            clock: self.inner.clock.clone(),
+        };
+        let args = UserArgs {
+            user: user.to_owned(),
+        };
+        let (actor_ref, _) = Actor::spawn_linked(None, actor, args, self.inner.supervisor.get_cell())
+            .await
+            .map_err(|e| ActorError::Unavailable(e.to_string()))?;
+        let _ = self
+            .inner
+            .supervisor
+            .cast(SupMsg::Track(actor_ref.get_id(), user.to_owned()));
+        Ok(actor_ref)
+    }
+
+    /// Attach a device that sent `hello` to its user's actor.
+    pub(crate) async fn attach(
+        &self,
+        ident: &DeviceIdentity,
+        conn: u64,
+        link: DeviceLink,
+        hello: DeviceHello,
+        vv: VersionVector,
+    ) -> Result<ActorRef<UserMsg>, ErrorFrame> {
+        let actor = self.user(&ident.user).await.map_err(unavailable)?;
+        let reply = actor
+            .call(
+                |reply| UserMsg::Attach {
+                    device: ident.device.clone(),
+                    conn,
+                    link,
+                    hello,
+                    vv,
+                    reply,
+                },
+                Some(self.inner.cfg.call_timeout),
+            )
+            .await;
+        match reply {
+            Ok(ractor::rpc::CallResult::Success(Ok(()))) => Ok(actor),
+            Ok(ractor::rpc::CallResult::Success(Err(frame))) => Err(frame),
+            _ => Err(unavailable(ActorError::Timeout)),
+        }
+    }
+
+    /// The user's durable state (activates the user if needed).
+    pub async fn read(&self, user: &str) -> Result<UserView, ActorError> {
+        let actor = self.user(user).await?;
+        self.ask(&actor, UserMsg::Read).await
+    }
+
+    /// Size figures of one user's state.
+    pub async fn stats(&self, user: &str) -> Result<UserStats, ActorError> {
+        let actor = self.user(user).await?;
+        self.ask(&actor, UserMsg::Stats).await
+    }
+
+    async fn ask<T: Send + 'static>(
+        &self,
+        actor: &ActorRef<UserMsg>,
+        msg: impl FnOnce(ractor::RpcReplyPort<T>) -> UserMsg,
+    ) -> Result<T, ActorError> {
+        match actor.call(msg, Some(self.inner.cfg.call_timeout)).await {
+            Ok(ractor::rpc::CallResult::Success(v)) => Ok(v),
+            Ok(_) => Err(ActorError::Timeout),
+            Err(e) => Err(ActorError::Unavailable(e.to_string())),
+        }
+    }
+
+    /// Graceful shutdown: refuse new work, close every device with 1001,
+    /// let in-flight commits finish, snapshot, and stop every user actor.
+    pub async fn shutdown(&self, timeout: Duration) {
+        self.inner.draining.store(true, Ordering::Release);
+        let actors: Vec<ActorRef<UserMsg>> = {
+            let users = self
+                .inner
+                .users
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            users.values().filter_map(|s| s.cell.get().cloned()).collect()
+        };
+        let waits = actors.iter().map(|a| a.call(UserMsg::Shutdown, Some(timeout)));
+        futures_util::future::join_all(waits).await;
+        self.inner.supervisor.stop(None);
+    }
+}
+
+impl HubInner {
+    /// Drop a user's slot if it still holds `cell` (a stopped activation).
+    fn forget(&self, user: &str, cell: &Arc<OnceCell<ActorRef<UserMsg>>>) {
+        let mut users = self.users.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if users.get(user).is_some_and(|s| Arc::ptr_eq(&s.cell, cell)) {
+            users.remove(user);
+        }
+    }
+
+    /// Drop a user's slot if its actor is `id`.
+    pub(crate) fn forget_actor(&self, user: &str, id: ractor::ActorId) {
+        let mut users = self.users.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let matches = users
+            .get(user)
+            .and_then(|s| s.cell.get())
+            .is_some_and(|a| a.get_id() == id);
+        if matches {
+            users.remove(user);
+        }
+    }
+}
+
+fn unavailable(err: ActorError) -> ErrorFrame {
+    let mut frame = ErrorFrame::new("unavailable", err.to_string());
+    frame.retry_after_ms = Some(1000);
+    frame
+}
+
+/// Once a second: above the live-actor cap, ask the least recently used
+/// actors to passivate (actors with connected devices decline).
+async fn sweep(inner: std::sync::Weak<HubInner>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        let victims: Vec<ActorRef<UserMsg>> = {
+            let users = inner.users.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            metrics::gauge!("baton_live_users").set(users.len() as f64);
+            if users.len() <= inner.cfg.max_live_users {
+                continue;
+            }
+            let mut by_age: Vec<(u64, &Slot)> = users
+                .values()
+                .map(|s| (s.last_used_ms.load(Ordering::Relaxed), s))
+                .collect();
+            by_age.sort_by_key(|(t, _)| *t);
+            by_age
+                .into_iter()
+                .take(users.len() - inner.cfg.max_live_users)
+                .filter_map(|(_, s)| s.cell.get().cloned())
+                .collect()
+        };
+        for actor in victims {
+            let _ = actor.cast(UserMsg::Passivate);
+        }
+    }
+}

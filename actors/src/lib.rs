@@ -1,0 +1,44 @@
+//! # baton-actors
+//!
+//! The actor layer of Baton, on `ractor`. It owns:
+//!
+//! - the **user actor** ([`user`]): one live activation per user, holding the
+//!   user's [`UserDoc`](baton_crdt::UserDoc). It merges device ops, persists
+//!   them through the store (acks only after commit), fans deltas out to the
+//!   user's other devices, and keeps device registry, presence and the
+//!   active-player lease;
+//! - the **device actor** and its reader ([`device`]): one per connection,
+//!   owning the socket, a bounded outbound queue, pings and heartbeats;
+//! - the **hub** ([`Hub`]): activation on demand, supervision, passivation,
+//!   the live-actor cap and admission control;
+//! - the **device protocol** types ([`protocol`]), version 1.
+//!
+//! How an op flows: the device's reader parses an `op` frame and casts it to
+//! the user actor, which rate-limits it, applies it to the document
+//! (`UserDoc::apply`: sans-IO, may refuse it), and queues it in its commit
+//! pipeline. One batch per user is in flight to the store's group committer;
+//! when it is durable the actor pushes `ack` to the sender and the encoded
+//! `delta` (encoded once) to every other connected device's queue. A device
+//! that reads too slowly is closed with 4008 rather than buffered without
+//! bound.
+//!
+//! Runtime semantics relied on (ractor): messages to one actor are handled one
+//! at a time in send order; `stop` takes effect after the current message and
+//! drops what is queued; a supervisor sees `ActorTerminated`/`ActorFailed` for
+//! its children. Ractor's `cluster` feature is off: messages are plain Rust
+//! values.
+
+pub mod config;
+pub mod device;
+pub mod error;
+pub mod hub;
+pub mod link;
+pub mod protocol;
+pub mod user;
+pub mod wire;
+
+pub use config::ActorConfig;
+pub use device::{run_session, BoxSink, BoxStream, DeviceIdentity, SocketError, WireIn, WireOut};
+pub use error::ActorError;
+pub use hub::{ConnPermit, Hub};
+pub use link::DeviceLink;

@@ -1,0 +1,20 @@
+//! The user actor: one live activation per user. It owns the user's
+//! [`UserDoc`](baton_crdt::UserDoc), merges device ops into it, persists them
+//! through a per-user commit pipeline (at most one batch in flight, so the log
+//! stays gap-free and in order), acknowledges ops only after they are durable,
+//! fans deltas out to the user's other devices, and keeps the device registry,
+//! presence and the active-player lease.
+
+mod actor;
+mod attach;
+mod catch_up;
+mod commit;
+mod msg;
+mod ops;
+mod presence;
+mod ratelimit;
+mod view;
+
+pub(crate) use actor::{UserActor, UserArgs};
+pub use msg::UserMsg;
+pub use view::{DeviceView, PlaybackView, UserStats, UserView, WatchlistView};

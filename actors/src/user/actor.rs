@@ -1,0 +1,252 @@
+//! The user actor's shell: configuration in the struct, state built in
+//! `pre_start` from the store, and a `handle` that dispatches each message to
+//! the module that owns that concern.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use baton_crdt::{Rules, UserDoc};
+use baton_store::Store;
+use ractor::{Actor, ActorProcessingErr, ActorRef};
+
+use super::catch_up::CatchUpWindow;
+use super::commit::CommitPipeline;
+use super::msg::UserMsg;
+use super::ratelimit::TokenBucket;
+use crate::config::ActorConfig;
+use crate::link::DeviceLink;
+use crate::protocol::{Activity, CloseCode};
+
+/// The user actor (configuration only).
+pub(crate) struct UserActor {
+    pub(crate) cfg: Arc<ActorConfig>,
+    pub(crate) store: Store,
+    pub(crate) clock: Arc<uhlc::HLC>,
+}
+
+/// Arguments to start one user actor.
+pub(crate) struct UserArgs {
+    pub(crate) user: String,
+}
+
+/// A connected device as the user actor sees it.
+pub(crate) struct Attached {
+    pub(crate) conn: u64,
+    pub(crate) link: DeviceLink,
+    pub(crate) activity: Option<Activity>,
+}
+
+/// Work that must wait until no commit is in flight (it must see only durable state).
+pub(crate) enum Deferred {
+    Snapshot { device: String, conn: u64 },
+    Read(ractor::RpcReplyPort<super::view::UserView>),
+}
+
+/// Everything a live user actor holds.
+pub(crate) struct UserState {
+    pub(crate) user: String,
+    pub(crate) doc: UserDoc,
+    pub(crate) rules: Rules,
+    pub(crate) window: CatchUpWindow,
+    pub(crate) devices: HashMap<String, Attached>,
+    pub(crate) commits: CommitPipeline,
+    pub(crate) deferred: Vec<Deferred>,
+    pub(crate) snapshot_version: u64,
+    pub(crate) snapshot_due: bool,
+    pub(crate) bucket: TokenBucket,
+    pub(crate) idle_since: Instant,
+    pub(crate) shutdown: Option<ractor::RpcReplyPort<()>>,
+}
+
+impl Actor for UserActor {
+    type Msg = UserMsg;
+    type State = UserState;
+    type Arguments = UserArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<UserMsg>,
+        args: UserArgs,
+    ) -> Result<UserState, ActorProcessingErr> {
+        let started = Instant::now();
+        let (doc, window, snapshot_version) =
+            super::catch_up::load(&self.store, &args.user, self.cfg.log_retention_ops).await?;
+        metrics::histogram!("baton_user_activation_seconds").record(started.elapsed().as_secs_f64());
+        metrics::gauge!("baton_user_actors").increment(1.0);
+        myself.send_interval(self.tick_period(), || UserMsg::Tick);
+        let now = Instant::now();
+        Ok(UserState {
+            user: args.user,
+            doc,
+            rules: Rules {
+                max_clock_skew: self.cfg.max_clock_skew,
+            },
+            window,
+            devices: HashMap::new(),
+            commits: CommitPipeline::default(),
+            deferred: Vec::new(),
+            snapshot_version,
+            snapshot_due: false,
+            bucket: TokenBucket::new(self.cfg.rate_limit_events, self.cfg.rate_limit_window, now),
+            idle_since: now,
+            shutdown: None,
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<UserMsg>,
+        msg: UserMsg,
+        state: &mut UserState,
+    ) -> Result<(), ActorProcessingErr> {
+        match msg {
+            UserMsg::Attach {
+                device,
+                conn,
+                link,
+                hello,
+                vv,
+                reply,
+            } => {
+                let result = self.attach(state, device, conn, link, hello, vv);
+                let _ = reply.send(result);
+            }
+            UserMsg::Detach { device, conn } => self.detach(state, &device, conn),
+            UserMsg::Op {
+                device,
+                conn,
+                seq,
+                op,
+                received,
+            } => {
+                self.on_op(state, &device, conn, seq, op, received);
+                self.submit(&myself, state);
+            }
+            UserMsg::Heartbeat { device, activity } => self.heartbeat(state, &device, activity),
+            UserMsg::Handoff {
+                device,
+                request_id,
+                target,
+                content,
+                position_ms,
+            } => self.handoff(state, &device, request_id, &target, content, position_ms),
+            UserMsg::Resync { device, conn } => {
+                state.deferred.push(Deferred::Snapshot { device, conn });
+            }
+            UserMsg::Read(reply) => state.deferred.push(Deferred::Read(reply)),
+            UserMsg::Stats(reply) => {
+                let _ = reply.send(super::view::stats(state));
+            }
+            UserMsg::Committed(result) => {
+                if let Err(err) = result {
+                    return self.fail(&myself, state, err);
+                }
+                self.committed(state);
+                self.submit(&myself, state);
+            }
+            UserMsg::SnapshotSaved(version, ok) => {
+                if !ok && state.snapshot_version == version {
+                    state.snapshot_version = 0;
+                    state.snapshot_due = true;
+                }
+            }
+            UserMsg::Tick => {
+                if self.idle_expired(state) {
+                    self.passivate(&myself, state).await;
+                    return Ok(());
+                }
+            }
+            UserMsg::Passivate => {
+                if state.devices.is_empty() && state.commits.is_idle() {
+                    self.passivate(&myself, state).await;
+                    return Ok(());
+                }
+            }
+            UserMsg::Shutdown(reply) => {
+                for attached in state.devices.values() {
+                    attached.link.close(CloseCode::GoingAway);
+                }
+                state.shutdown = Some(reply);
+            }
+        }
+        self.when_idle(&myself, state).await;
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<UserMsg>,
+        state: &mut UserState,
+    ) -> Result<(), ActorProcessingErr> {
+        metrics::gauge!("baton_user_actors").decrement(1.0);
+        for attached in state.devices.values() {
+            attached.link.close(CloseCode::InternalError);
+        }
+        Ok(())
+    }
+}
+
+impl UserActor {
+    fn tick_period(&self) -> std::time::Duration {
+        (self.cfg.idle_passivate / 4).clamp(
+            std::time::Duration::from_millis(50),
+            std::time::Duration::from_secs(5),
+        )
+    }
+
+    fn idle_expired(&self, state: &UserState) -> bool {
+        state.devices.is_empty()
+            && state.commits.is_idle()
+            && state.deferred.is_empty()
+            && state.idle_since.elapsed() >= self.cfg.idle_passivate
+    }
+
+    /// Run what waited for a quiet pipeline: deferred reads and snapshots,
+    /// a due snapshot save, and a pending graceful shutdown.
+    async fn when_idle(&self, myself: &ActorRef<UserMsg>, state: &mut UserState) {
+        if !state.commits.is_idle() {
+            return;
+        }
+        for job in std::mem::take(&mut state.deferred) {
+            match job {
+                Deferred::Read(reply) => {
+                    let _ = reply.send(super::view::view(state));
+                }
+                Deferred::Snapshot { device, conn } => self.send_snapshot(state, &device, conn),
+            }
+        }
+        if let Some(reply) = state.shutdown.take() {
+            self.save_snapshot_now(state).await;
+            let _ = reply.send(());
+            myself.stop(Some("shutdown".into()));
+            return;
+        }
+        self.maybe_snapshot(myself, state);
+    }
+
+    async fn passivate(&self, myself: &ActorRef<UserMsg>, state: &mut UserState) {
+        self.save_snapshot_now(state).await;
+        metrics::counter!("baton_user_passivations_total").increment(1);
+        myself.stop(Some("passivated".into()));
+    }
+
+    /// A commit failed: nothing in flight was acknowledged. Close every device
+    /// (they reconnect and resend) and stop; the next activation reloads the
+    /// durable state from the store.
+    fn fail(
+        &self,
+        myself: &ActorRef<UserMsg>,
+        state: &mut UserState,
+        err: baton_store::StoreError,
+    ) -> Result<(), ActorProcessingErr> {
+        tracing::error!(user = %state.user, error = %err, "commit failed; restarting user actor");
+        metrics::counter!("baton_commit_failures_total").increment(1);
+        for attached in state.devices.values() {
+            attached.link.close(CloseCode::InternalError);
+        }
+        state.devices.clear();
+        myself.stop(Some(format!("commit failed: {err}")));
+        Ok(())
+    }
+}

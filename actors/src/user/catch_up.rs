@@ -1,0 +1,141 @@
+//! Activation from the store, and the in-memory window of recent committed
+//! ops from which reconnecting devices are served deltas.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use baton_crdt::{LoggedOp, UserDoc, VersionVector};
+use baton_store::{LogEntry, Store};
+
+use crate::error::ActorError;
+
+/// The last committed ops, oldest first, and the version vector just before
+/// the oldest of them. A device whose version vector dominates `base_vv` can
+/// resume with deltas; any other gets a snapshot.
+pub(crate) struct CatchUpWindow {
+    ops: VecDeque<LoggedOp>,
+    base_vv: VersionVector,
+    cap: usize,
+}
+
+impl CatchUpWindow {
+    pub(crate) fn new(base_vv: VersionVector, cap: usize) -> Self {
+        Self {
+            ops: VecDeque::new(),
+            base_vv,
+            cap: cap.max(1),
+        }
+    }
+
+    /// Append a committed op, dropping the oldest beyond the cap.
+    pub(crate) fn push(&mut self, op: LoggedOp) {
+        self.ops.push_back(op);
+        while self.ops.len() > self.cap {
+            if let Some(old) = self.ops.pop_front() {
+                self.base_vv.observe(&old.device, old.seq);
+            }
+        }
+    }
+
+    /// The ops a device with `vv` has not seen, or `None` if some of them are
+    /// no longer in the window (the device needs a snapshot).
+    pub(crate) fn missing_for(&self, vv: &VersionVector) -> Option<Vec<&LoggedOp>> {
+        if !vv.dominates(&self.base_vv) {
+            return None;
+        }
+        Some(
+            self.ops
+                .iter()
+                .filter(|op| op.seq > vv.get(&op.device))
+                .collect(),
+        )
+    }
+
+    /// Number of ops held.
+    pub(crate) fn len(&self) -> usize {
+        self.ops.len()
+    }
+}
+
+/// Decode a stored log entry into the op it records.
+pub(crate) fn decode(user: &str, entry: &LogEntry) -> Result<LoggedOp, ActorError> {
+    let op = serde_json::from_slice(&entry.payload).map_err(|e| ActorError::Corrupt {
+        user: user.to_owned(),
+        detail: format!("log entry {}: {e}", entry.version),
+    })?;
+    Ok(LoggedOp {
+        device: entry.device.clone(),
+        seq: entry.seq,
+        version: entry.version,
+        at_ms: u64::try_from(entry.at_ms).unwrap_or(0),
+        op,
+    })
+}
+
+/// Load a user's durable state: the snapshot, the log after it (replayed),
+/// and up to `retention` older log entries for the catch-up window.
+/// Returns the document, the window and the snapshot's version.
+pub(crate) async fn load(
+    store: &Store,
+    user: &str,
+    retention: u64,
+) -> Result<(UserDoc, CatchUpWindow, u64), ActorError> {
+    let record = store.load(user).await?;
+    let (mut doc, snapshot_version) = match &record.snapshot {
+        Some(snap) => {
+            let doc = UserDoc::from_snapshot_bytes(&snap.bytes).map_err(|e| ActorError::Corrupt {
+                user: user.to_owned(),
+                detail: e.to_string(),
+            })?;
+            (doc, snap.version)
+        }
+        None => (UserDoc::new(), 0),
+    };
+    let older = if snapshot_version > 0 && retention > 0 {
+        let from = snapshot_version.saturating_sub(retention);
+        let mut entries = store.log_since(user, from, retention as usize).await?;
+        entries.retain(|e| e.version <= snapshot_version);
+        entries
+    } else {
+        Vec::new()
+    };
+    let mut window = CatchUpWindow::new(vv_before(doc.vv(), &older), retention as usize);
+    for entry in &older {
+        window.push(decode(user, entry)?);
+    }
+    for entry in &record.log {
+        if entry.version != doc.version() + 1 {
+            return Err(ActorError::Corrupt {
+                user: user.to_owned(),
+                detail: format!(
+                    "log gap: expected version {}, found {}",
+                    doc.version() + 1,
+                    entry.version
+                ),
+            });
+        }
+        let op = decode(user, entry)?;
+        doc.replay(&op).map_err(|e| ActorError::Corrupt {
+            user: user.to_owned(),
+            detail: format!("replay of version {}: {e}", entry.version),
+        })?;
+        window.push(op);
+    }
+    Ok((doc, window, snapshot_version))
+}
+
+/// The version vector before `entries` (which end at `vv`) were applied:
+/// each device's seqs are contiguous, so undoing an op sets its device back
+/// to `seq - 1`.
+pub(crate) fn vv_before(vv: &VersionVector, entries: &[LogEntry]) -> VersionVector {
+    let mut map: BTreeMap<String, u64> = vv.iter().map(|(d, s)| (d.to_owned(), s)).collect();
+    for entry in entries.iter().rev() {
+        map.insert(entry.device.clone(), entry.seq.saturating_sub(1));
+    }
+    let mut out = VersionVector::new();
+    for (device, seq) in map {
+        if seq > 0 {
+            out.observe(&device, seq);
+        }
+    }
+    out
+}

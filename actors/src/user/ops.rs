@@ -1,0 +1,111 @@
+//! Device ops: rate limit, merge into the document, queue for commit.
+
+use std::time::Instant;
+
+use baton_crdt::{Op, Outcome};
+use baton_store::LogEntry;
+use bytes::Bytes;
+
+use super::actor::{UserActor, UserState};
+use super::commit::Pending;
+use crate::device::count_error;
+use crate::protocol::{ErrorFrame, ServerFrame};
+
+impl UserActor {
+    /// Apply one op. Duplicates are acknowledged at once; refused ops get an
+    /// error frame and do not consume their seq; applied ops wait for commit.
+    pub(crate) fn on_op(
+        &self,
+        state: &mut UserState,
+        device: &str,
+        conn: u64,
+        seq: u64,
+        op: Op,
+        received: Instant,
+    ) {
+        let link = state
+            .devices
+            .get(device)
+            .filter(|d| d.conn == conn)
+            .map(|d| d.link.clone());
+        let refuse = |err: ErrorFrame| {
+            count_error(&err.code);
+            if let Some(link) = &link {
+                let _ = link.push_frame(&ServerFrame::Error(err));
+                link.op_done();
+            }
+        };
+        if let Err(wait) = state.bucket.take(received) {
+            let mut err = ErrorFrame::new(
+                "rate_limited",
+                format!(
+                    "more than {} ops in {:?} for this user",
+                    self.cfg.rate_limit_events, self.cfg.rate_limit_window
+                ),
+            )
+            .for_seq(seq);
+            err.retry_after_ms = Some(wait.as_millis().try_into().unwrap_or(u64::MAX).max(1));
+            refuse(err);
+            return;
+        }
+        let now = self.clock.new_timestamp();
+        match state.doc.apply(device, seq, op, *now.get_time(), &state.rules) {
+            Ok(Outcome::Duplicate { version }) => {
+                metrics::counter!("baton_ops_duplicate_total").increment(1);
+                // A resend of an op that is applied but not yet durable: its
+                // ack must wait for the commit, on the connection asking now.
+                let waiting = state
+                    .commits
+                    .inflight
+                    .iter_mut()
+                    .chain(state.commits.pending.iter_mut())
+                    .find(|p| p.op.device == device && p.op.seq == seq);
+                if let Some(pending) = waiting {
+                    pending.conn = conn;
+                    return;
+                }
+                if let Some(link) = &link {
+                    let _ = link.push_frame(&ServerFrame::Ack {
+                        seq,
+                        version,
+                        duplicate: true,
+                    });
+                    link.op_done();
+                }
+            }
+            Ok(Outcome::Applied(logged, lease)) => {
+                let payload = match serde_json::to_vec(&logged.op) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        refuse(ErrorFrame::new("internal", e.to_string()).for_seq(seq));
+                        return;
+                    }
+                };
+                let entry = LogEntry {
+                    user: state.user.clone(),
+                    version: logged.version,
+                    device: device.to_owned(),
+                    seq,
+                    at_ms: i64::try_from(logged.at_ms).unwrap_or(i64::MAX),
+                    payload,
+                };
+                let delta = Bytes::from(ServerFrame::Delta(logged.clone()).to_text());
+                state.commits.pending.push(Pending {
+                    entry,
+                    op: logged,
+                    delta,
+                    conn,
+                    received,
+                    lease,
+                });
+            }
+            Err(err) => {
+                let mut frame = ErrorFrame::new(err.code(), err.to_string()).for_seq(seq);
+                if let baton_crdt::CrdtError::SeqGap { expected, .. } = err {
+                    frame.expected_seq = Some(expected);
+                }
+                refuse(frame);
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Postgres: connection settings, migrations and the bulk insert of log entries.
+//!
+//! Durability: every connection sets `synchronous_commit=on` (the server default, forced
+//! here so a server-wide `off` cannot silently weaken acknowledged writes): `COMMIT`
+//! returns only after the WAL is flushed.
+
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgConnection, PgPool};
+
+use crate::{LogEntry, StoreError};
+
+/// One snapshot for every statement of `load`, so it sees snapshot and log consistently.
+pub(crate) const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+/// Plain read-committed write transaction.
+pub(crate) const BEGIN_WRITE: &str = "BEGIN";
+
+/// How long `open` and each request wait for a pooled connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One round trip per batch: the rows travel as arrays, `RETURNING` names the rows written.
+const INSERT_MANY: &str = "INSERT INTO store_log (user_id, version, device, seq, at_ms, payload) \
+     SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::int8[], $5::int8[], $6::bytea[]) \
+     ON CONFLICT (user_id, version) DO NOTHING RETURNING user_id, version";
+
+pub(crate) async fn connect(url: &str, pool_size: u32) -> Result<PgPool, StoreError> {
+    let options = PgConnectOptions::from_str(url)?
+        .application_name("baton-store")
+        .options([("synchronous_commit", "on")]);
+    Ok(PgPoolOptions::new()
+        .max_connections(pool_size)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await?)
+}
+
+/// Applies `migrations/postgres`. Migrations of other crates sharing the database are ignored.
+pub(crate) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
+    let mut migrator = sqlx::migrate!("./migrations/postgres");
+    migrator.set_ignore_missing(true);
+    migrator.run(pool).await?;
+    Ok(())
+}
+
+/// Inserts `rows`; `result[i]` is false if row `i`'s `(user, version)` existed before or
+/// appears earlier in `rows` (the first occurrence wins, as with row-by-row inserts).
+pub(crate) async fn insert_rows(
+    conn: &mut PgConnection,
+    rows: &[&LogEntry],
+) -> Result<Vec<bool>, sqlx::Error> {
+    let mut seen = HashSet::with_capacity(rows.len());
+    let mut first = Vec::with_capacity(rows.len());
+    let (mut users, mut versions, mut devices) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut seqs, mut ats, mut payloads) = (Vec::new(), Vec::new(), Vec::new());
+    for e in rows {
+        let (version, seq) = super::entry_keys(e)?;
+        let is_first = seen.insert((e.user.as_str(), version));
+        first.push(is_first);
+        if is_first {
+            users.push(e.user.as_str());
+            versions.push(version);
+            devices.push(e.device.as_str());
+            seqs.push(seq);
+            ats.push(e.at_ms);
+            payloads.push(e.payload.as_slice());
+        }
+    }
+    let written: Vec<(String, i64)> = sqlx::query_as(INSERT_MANY)
+        .bind(users)
+        .bind(versions)
+        .bind(devices)
+        .bind(seqs)
+        .bind(ats)
+        .bind(payloads)
+        .fetch_all(conn)
+        .await?;
+    let written: HashSet<(&str, i64)> = written.iter().map(|(u, v)| (u.as_str(), *v)).collect();
+    Ok(rows
+        .iter()
+        .zip(first)
+        .map(|(e, is_first)| {
+            is_first && super::entry_keys(e).is_ok_and(|(v, _)| written.contains(&(e.user.as_str(), v)))
+        })
+        .collect())
+}

@@ -1,0 +1,40 @@
+//! `baton-store` owns Baton's durable state: per user, one snapshot (version + opaque
+//! bytes) and a delta log of the entries after it, in SQLite (embedded default) or
+//! Postgres (production). It does not know the CRDT types; payloads are bytes.
+//!
+//! # How an append flows
+//! [`Store::append`] validates the entry and queues it to the group committer (a bounded
+//! channel). The committer task drains whatever is queued into one transaction, inserts
+//! each entry with `ON CONFLICT DO NOTHING` (an existing `(user, version)` becomes
+//! [`StoreError::Conflict`] for that entry only), commits, and only then answers each
+//! caller. One fsync thus covers a whole batch. Reads go straight to the pool.
+//!
+//! # Durability
+//! SQLite runs in WAL mode with `synchronous=FULL` (a returned commit survives power
+//! loss); Postgres connections force `synchronous_commit=on`.
+//!
+//! # Metrics
+//! Histograms `baton_store_commit_seconds` and `baton_store_commit_batch_size`; counters
+//! `baton_store_appends_total` and `baton_store_conflicts_total` (through the `metrics`
+//! facade). [`Store::stats`] exposes commit and append totals directly.
+//!
+//! # Testing
+//! The `test-harness` feature adds [`pg_harness`], which starts a throwaway Postgres.
+
+mod backend;
+mod committer;
+mod config;
+mod entry;
+mod error;
+mod stats;
+mod store;
+mod validate;
+
+#[cfg(feature = "test-harness")]
+pub mod pg_harness;
+
+pub use config::{StoreConfig, StoreOptions};
+pub use entry::{LogBounds, LogEntry, Snapshot, UserRecord};
+pub use error::StoreError;
+pub use stats::StoreStats;
+pub use store::Store;

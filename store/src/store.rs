@@ -1,0 +1,138 @@
+//! [`Store`]: the public handle. Validates input, routes appends through the group
+//! committer and everything else straight to the pool.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::backend::Backend;
+use crate::committer::{self, Job};
+use crate::stats::StatsCounters;
+use crate::{validate, LogBounds, LogEntry, StoreConfig, StoreError, StoreOptions, StoreStats, UserRecord};
+
+/// Durable per-user snapshots and delta logs. Cheap to clone; all clones share one pool
+/// and one group committer.
+#[derive(Debug, Clone)]
+pub struct Store {
+    backend: Backend,
+    jobs: mpsc::Sender<Job>,
+    stats: Arc<StatsCounters>,
+}
+
+impl Store {
+    /// Connects to the configured database, creating the SQLite file and its directories
+    /// if missing, applies the embedded migrations and spawns the group committer.
+    ///
+    /// Must be called inside a Tokio runtime.
+    pub async fn open(cfg: &StoreConfig, opts: StoreOptions) -> Result<Store, StoreError> {
+        let backend = Backend::open(cfg, &opts).await?;
+        let (jobs, rx) = mpsc::channel(committer::queue_capacity(&opts));
+        let stats = Arc::new(StatsCounters::default());
+        tokio::spawn(committer::run(backend.clone(), opts, Arc::clone(&stats), rx));
+        tracing::info!(backend = backend.name(), "store opened");
+        Ok(Store {
+            backend,
+            jobs,
+            stats,
+        })
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn backend_name(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    /// The user's snapshot (if any) and every log entry after it, in version order.
+    /// Snapshot and log are read from one consistent view of the database.
+    pub async fn load(&self, user: &str) -> Result<UserRecord, StoreError> {
+        validate::user(user)?;
+        self.backend.load(user).await
+    }
+
+    /// Appends one entry; returns after the transaction holding it committed durably.
+    ///
+    /// Concurrent appends (of any users) share a transaction. Appends of one user commit
+    /// in the order they were submitted. An existing `(user, version)` yields
+    /// [`StoreError::Conflict`] for this entry only.
+    pub async fn append(&self, entry: LogEntry) -> Result<(), StoreError> {
+        validate::entry(&entry)?;
+        self.submit(vec![entry]).await
+    }
+
+    /// Appends several entries all-or-nothing: if any `(user, version)` exists, none is
+    /// written and the first conflicting entry is reported. Empty input is a no-op.
+    pub async fn append_many(&self, entries: Vec<LogEntry>) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        entries.iter().try_for_each(validate::entry)?;
+        self.submit(entries).await
+    }
+
+    /// Up to `limit` entries with `version > after_version`, in version order.
+    pub async fn log_since(
+        &self,
+        user: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        validate::user(user)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.backend
+            .log_since(user, validate::saturating_i64(after_version), limit)
+            .await
+    }
+
+    /// Stores the snapshot of `user` at `version` (0 ..= `i64::MAX`). Never moves it
+    /// backwards: a `version` below the stored one is ignored; an equal one replaces it.
+    pub async fn save_snapshot(&self, user: &str, version: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        validate::user(user)?;
+        let version = validate::to_i64("version", version)?;
+        self.backend.save_snapshot(user, version, bytes).await
+    }
+
+    /// Deletes log entries with `version <= keep_after_version`, but never one newer than
+    /// the stored snapshot (with no snapshot, nothing). Returns the number of rows deleted.
+    pub async fn compact(&self, user: &str, keep_after_version: u64) -> Result<u64, StoreError> {
+        validate::user(user)?;
+        self.backend
+            .compact(user, validate::saturating_i64(keep_after_version))
+            .await
+    }
+
+    /// First and last log version, snapshot version and log length of `user`.
+    pub async fn log_bounds(&self, user: &str) -> Result<LogBounds, StoreError> {
+        validate::user(user)?;
+        self.backend.log_bounds(user).await
+    }
+
+    /// Round trip to the database, for readiness probes.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.backend.ping().await
+    }
+
+    /// Commit and transaction counts since `open` (shared by all clones).
+    pub fn stats(&self) -> StoreStats {
+        self.stats.snapshot()
+    }
+
+    /// Graceful shutdown: commits every append queued so far, stops the committer and
+    /// closes the pool. Later calls on any clone fail with [`StoreError::Closed`].
+    /// Calling it twice is harmless.
+    pub async fn close(&self) {
+        let (done, stopped) = oneshot::channel();
+        if self.jobs.send(Job::Shutdown { done }).await.is_ok() {
+            let _ = stopped.await;
+        }
+        self.backend.close().await;
+    }
+
+    async fn submit(&self, entries: Vec<LogEntry>) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job::Append { entries, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+}
