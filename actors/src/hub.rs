@@ -118,7 +118,7 @@ impl Hub {
                 .get_or_try_init(|| self.activate(user))
                 .await?
                 .clone();
-            if matches!(actor.get_status(), ActorStatus::Running | ActorStatus::Upgrading) {
+            if !matches!(actor.get_status(), ActorStatus::Stopping | ActorStatus::Stopped) {
                 return Ok(actor);
             }
             self.inner.forget(user, &slot.cell);

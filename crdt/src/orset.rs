@@ -7,7 +7,10 @@
 //! which is itself an `OrSet` (so `OrSetDelta<T> = OrSet<T>`) and is joined
 //! with the same `join` as full states.
 
+mod repr;
+
 use crate::{CausalContext, Dot};
+use repr::OrSetRepr;
 use serde::{Deserialize, Serialize};
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
@@ -220,7 +223,7 @@ impl<T: Ord + Clone> OrSet<T> {
             .cloned()
     }
 
-    fn insert_dot(&mut self, item: T, dot: Dot, meta: EntryMeta) {
+    pub(crate) fn insert_dot(&mut self, item: T, dot: Dot, meta: EntryMeta) {
         self.ctx.insert(&dot);
         self.index.insert(dot.clone(), item.clone());
         self.entries.entry(item).or_default().insert(dot, meta);
@@ -236,44 +239,5 @@ impl<T: Ord + Clone> OrSet<T> {
                 self.entries.remove(&item);
             }
         }
-    }
-}
-
-/// Snapshot form: `{"entries": [[item, [[dot, meta], ...]], ...], "ctx": ...}`.
-#[derive(Serialize, Deserialize)]
-struct OrSetRepr<T> {
-    entries: Vec<(T, Vec<(Dot, EntryMeta)>)>,
-    ctx: CausalContext,
-}
-
-impl<T: Ord + Clone> From<OrSet<T>> for OrSetRepr<T> {
-    fn from(s: OrSet<T>) -> Self {
-        OrSetRepr {
-            entries: s
-                .entries
-                .into_iter()
-                .map(|(i, d)| (i, d.into_iter().collect()))
-                .collect(),
-            ctx: s.ctx,
-        }
-    }
-}
-
-impl<T: Ord + Clone> From<OrSetRepr<T>> for OrSet<T> {
-    /// Rebuilds the index; keeps the invariant "live dots are in the
-    /// context" and "a dot belongs to one item" even for hand-made input.
-    fn from(r: OrSetRepr<T>) -> Self {
-        let mut s = OrSet {
-            ctx: r.ctx,
-            ..OrSet::default()
-        };
-        for (item, dots) in r.entries {
-            for (d, m) in dots {
-                if !s.index.contains_key(&d) {
-                    s.insert_dot(item.clone(), d, m);
-                }
-            }
-        }
-        s
     }
 }

@@ -51,7 +51,9 @@ pub struct TokenArgs {
 /// Parses `90`, `90s`, `15m`, `1h`, `7d` (non-zero).
 pub fn parse_ttl(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: u64 = number
         .parse()
@@ -88,15 +90,30 @@ mod tests {
     #[test]
     fn token_command_parses() {
         let cli = Cli::try_parse_from([
-            "baton", "--config", "b.toml", "token", "--user", "alice", "--device", "tv", "--scope",
-            "read:watchlist", "--scope", "playback:control", "--ttl", "30m",
+            "baton",
+            "--config",
+            "b.toml",
+            "token",
+            "--user",
+            "alice",
+            "--device",
+            "tv",
+            "--scope",
+            "read:watchlist",
+            "--scope",
+            "playback:control",
+            "--ttl",
+            "30m",
         ])
         .expect("parses");
         assert_eq!(cli.config, Some(PathBuf::from("b.toml")));
         let Command::Token(args) = cli.command else {
             panic!("expected token");
         };
-        assert_eq!(args.scopes, vec![Scope::ReadWatchlist, Scope::PlaybackControl]);
+        assert_eq!(
+            args.scopes,
+            vec![Scope::ReadWatchlist, Scope::PlaybackControl]
+        );
         assert_eq!(args.ttl, Duration::from_secs(1800));
     }
 
@@ -104,7 +121,19 @@ mod tests {
     fn device_xor_service() {
         assert!(Cli::try_parse_from(["baton", "token", "--user", "a"]).is_err());
         assert!(Cli::try_parse_from(["baton", "token", "--user", "a", "--service"]).is_ok());
-        assert!(Cli::try_parse_from(["baton", "token", "--user", "a", "--device", "d", "--service"]).is_err());
-        assert!(Cli::try_parse_from(["baton", "token", "--user", "a", "--device", "d", "--scope", "x:y"]).is_err());
+        assert!(Cli::try_parse_from([
+            "baton",
+            "token",
+            "--user",
+            "a",
+            "--device",
+            "d",
+            "--service"
+        ])
+        .is_err());
+        assert!(Cli::try_parse_from([
+            "baton", "token", "--user", "a", "--device", "d", "--scope", "x:y"
+        ])
+        .is_err());
     }
 }

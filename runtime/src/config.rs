@@ -113,7 +113,11 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         let mut c = Checker::default();
         c.ensure(!self.node_id.is_empty(), "node-id", "must not be empty");
-        c.ensure(!self.data_dir.as_os_str().is_empty(), "data-dir", "must not be empty");
+        c.ensure(
+            !self.data_dir.as_os_str().is_empty(),
+            "data-dir",
+            "must not be empty",
+        );
         self.store.check(&mut c);
         self.auth.check(&mut c);
         self.limits.check(&mut c);

@@ -40,7 +40,8 @@ impl DevKey {
         match fs::read_to_string(&path) {
             Ok(pem) => {
                 warn_if_readable_by_others(&path);
-                Self::from_private_pem(pem).with_context(|| format!("dev key {} is not a PKCS#8 RSA key", path.display()))
+                Self::from_private_pem(pem)
+                    .with_context(|| format!("dev key {} is not a PKCS#8 RSA key", path.display()))
             }
             Err(e) if e.kind() == ErrorKind::NotFound => Self::create(data_dir, &path),
             Err(e) => Err(e).with_context(|| format!("cannot read dev key {}", path.display())),
@@ -57,10 +58,15 @@ impl DevKey {
     }
 
     fn create(data_dir: &Path, path: &Path) -> anyhow::Result<DevKey> {
-        fs::create_dir_all(data_dir).with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
-        let key = RsaPrivateKey::new(&mut rand::rngs::OsRng, Self::BITS).context("generating the dev key")?;
-        let private_pem = key.to_pkcs8_pem(LineEnding::LF).context("encoding the dev key")?;
-        write_private(path, private_pem.as_bytes()).with_context(|| format!("cannot write dev key {}", path.display()))?;
+        fs::create_dir_all(data_dir)
+            .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+        let key = RsaPrivateKey::new(&mut rand::rngs::OsRng, Self::BITS)
+            .context("generating the dev key")?;
+        let private_pem = key
+            .to_pkcs8_pem(LineEnding::LF)
+            .context("encoding the dev key")?;
+        write_private(path, private_pem.as_bytes())
+            .with_context(|| format!("cannot write dev key {}", path.display()))?;
         tracing::info!(path = %path.display(), "generated a development signing key");
         Self::from_private_pem(private_pem.to_string())
     }
@@ -115,10 +121,16 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = fs::metadata(data_dir.join(DevKey::FILE_NAME)).expect("key file").permissions().mode();
+            let mode = fs::metadata(data_dir.join(DevKey::FILE_NAME))
+                .expect("key file")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        assert!(!format!("{first:?}").contains("PRIVATE"), "Debug must not leak the key");
+        assert!(
+            !format!("{first:?}").contains("PRIVATE"),
+            "Debug must not leak the key"
+        );
     }
 
     #[test]

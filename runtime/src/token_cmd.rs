@@ -21,12 +21,17 @@ pub fn run(cfg: &Config, args: &TokenArgs) -> anyhow::Result<String> {
         );
     }
     let dev_key = DevKey::load_or_create(&cfg.data_dir)?;
-    let minter = Minter::from_private_pem(&dev_key.private_pem, &cfg.auth.issuer, &cfg.auth.audience)?;
+    let minter =
+        Minter::from_private_pem(&dev_key.private_pem, &cfg.auth.issuer, &cfg.auth.audience)?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .context("system clock is before 1970")?
         .as_secs();
-    let device = if args.service { None } else { args.device.as_deref() };
+    let device = if args.service {
+        None
+    } else {
+        args.device.as_deref()
+    };
     let token = minter.mint(&args.user, device, &scopes(args), args.ttl, now)?;
     Ok(token)
 }
@@ -73,7 +78,10 @@ mod tests {
             scopes(&args(true, vec![Scope::ReadWatchlist])),
             vec![Scope::ReadWatchlist, Scope::ServiceRead]
         );
-        assert_eq!(scopes(&args(false, vec![Scope::PlaybackControl])), vec![Scope::PlaybackControl]);
+        assert_eq!(
+            scopes(&args(false, vec![Scope::PlaybackControl])),
+            vec![Scope::PlaybackControl]
+        );
     }
 
     #[test]

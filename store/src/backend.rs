@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use sqlx::{Acquire, PgPool, SqlitePool};
 
-use crate::{validate, LogBounds, LogEntry, Snapshot, StoreConfig, StoreError, StoreOptions, UserRecord};
+use crate::{
+    validate, LogBounds, LogEntry, Snapshot, StoreConfig, StoreError, StoreOptions, UserRecord,
+};
 use row::{stored_u64, BoundsRow, LogRow, SnapshotRow};
 
 /// Runs `$body` once per backend with `$pool` bound to that backend's pool and `$m` to
@@ -73,8 +75,12 @@ impl Backend {
     pub(crate) async fn open(cfg: &StoreConfig, opts: &StoreOptions) -> Result<Self, StoreError> {
         let pool_size = opts.pool_size.max(1);
         let backend = match cfg {
-            StoreConfig::Sqlite { path } => Backend::Sqlite(sqlite::connect(path, pool_size).await?),
-            StoreConfig::Postgres { url } => Backend::Postgres(postgres::connect(url, pool_size).await?),
+            StoreConfig::Sqlite { path } => {
+                Backend::Sqlite(sqlite::connect(path, pool_size).await?)
+            }
+            StoreConfig::Postgres { url } => {
+                Backend::Postgres(postgres::connect(url, pool_size).await?)
+            }
         };
         with_pool!(&backend, pool, m => m::migrate(pool).await)?;
         Ok(backend)
@@ -108,11 +114,19 @@ impl Backend {
         });
         Ok(UserRecord {
             snapshot: snapshot.map(SnapshotRow::into_snapshot).transpose()?,
-            log: rows.into_iter().map(LogRow::into_entry).collect::<Result<_, _>>()?,
+            log: rows
+                .into_iter()
+                .map(LogRow::into_entry)
+                .collect::<Result<_, _>>()?,
         })
     }
 
-    pub(crate) async fn log_since(&self, user: &str, after: i64, limit: i64) -> Result<Vec<LogEntry>, StoreError> {
+    pub(crate) async fn log_since(
+        &self,
+        user: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<LogEntry>, StoreError> {
         let rows: Vec<LogRow> = with_pool!(self, pool => {
             sqlx::query_as(sql::SELECT_LOG_AFTER)
                 .bind(user)
@@ -124,7 +138,12 @@ impl Backend {
         rows.into_iter().map(LogRow::into_entry).collect()
     }
 
-    pub(crate) async fn save_snapshot(&self, user: &str, version: i64, bytes: &[u8]) -> Result<(), StoreError> {
+    pub(crate) async fn save_snapshot(
+        &self,
+        user: &str,
+        version: i64,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             sqlx::query(sql::UPSERT_SNAPSHOT)
                 .bind(user)
@@ -166,7 +185,9 @@ impl Backend {
         Ok(LogBounds {
             first: bounds.first.map(|v| stored_u64("version", v)).transpose()?,
             last: bounds.last.map(|v| stored_u64("version", v)).transpose()?,
-            snapshot_version: snapshot_version.map(|v| stored_u64("snapshot version", v)).transpose()?,
+            snapshot_version: snapshot_version
+                .map(|v| stored_u64("snapshot version", v))
+                .transpose()?,
             len: stored_u64("count", bounds.len)?,
         })
     }
@@ -185,7 +206,10 @@ impl Backend {
     /// Commits `groups` in one transaction, in order. Each group is all-or-nothing (a
     /// savepoint when it has more than one entry). Returns, per group, `None` if it was
     /// written or `Some(i)` if its entry `i` already existed (and the group was skipped).
-    pub(crate) async fn commit_groups(&self, groups: &[&[LogEntry]]) -> Result<Vec<Option<usize>>, CommitError> {
+    pub(crate) async fn commit_groups(
+        &self,
+        groups: &[&[LogEntry]],
+    ) -> Result<Vec<Option<usize>>, CommitError> {
         with_pool!(self, pool, m => {
             let mut tx = pool.begin_with(m::BEGIN_WRITE).await.map_err(CommitError::before)?;
             let mut outcomes = Vec::with_capacity(groups.len());
@@ -227,7 +251,8 @@ impl Backend {
 
 /// Converts the validated entry fields for binding (validation guarantees they fit).
 pub(crate) fn entry_keys(e: &LogEntry) -> Result<(i64, i64), sqlx::Error> {
-    let conv = |field, v| validate::to_i64(field, v).map_err(|err| sqlx::Error::Encode(Box::new(err)));
+    let conv =
+        |field, v| validate::to_i64(field, v).map_err(|err| sqlx::Error::Encode(Box::new(err)));
     Ok((conv("version", e.version)?, conv("seq", e.seq)?))
 }
 

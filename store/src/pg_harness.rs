@@ -130,7 +130,9 @@ impl PgHarness {
 
 /// Replaces the database (path) of a `postgres://` URL, keeping any `?query`.
 fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let authority_start = base.find("://").map_or(0, |i| i + 3);
     let path_start = base[authority_start..]
         .find('/')
@@ -164,7 +166,16 @@ impl Server {
             .command(&bin.join("initdb"), dir.path())
             .arg("-D")
             .arg(&data)
-            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"])
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ])
             .output()
             .map_err(io("running initdb"))?;
         if !initdb.status.success() {
@@ -189,7 +200,14 @@ impl Server {
             .arg("-k")
             .arg(dir.path())
             .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-            .args(["-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "max_connections=200"])
+            .args([
+                "-c",
+                "fsync=on",
+                "-c",
+                "synchronous_commit=on",
+                "-c",
+                "max_connections=200",
+            ])
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
@@ -206,10 +224,22 @@ impl Server {
         let log = || std::fs::read_to_string(log_path).unwrap_or_default();
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(HarnessError::NotReady(format!("exited with {status}: {}", log())));
+                return Err(HarnessError::NotReady(format!(
+                    "exited with {status}: {}",
+                    log()
+                )));
             }
             let ready = Command::new(bin.join("pg_isready"))
-                .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-t", "1"])
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    "postgres",
+                    "-t",
+                    "1",
+                ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status()
@@ -294,7 +324,9 @@ fn id_of(flag: &str) -> Result<u32, HarnessError> {
     String::from_utf8_lossy(&out.stdout)
         .trim()
         .parse()
-        .map_err(|_| HarnessError::NoBinaries("no `postgres` OS user (install Debian's postgresql)".into()))
+        .map_err(|_| {
+            HarnessError::NoBinaries("no `postgres` OS user (install Debian's postgresql)".into())
+        })
 }
 
 /// `BATON_PG_BIN`, else the highest-versioned `/usr/lib/postgresql/<v>/bin`.
@@ -303,8 +335,9 @@ fn find_bin_dir() -> Result<PathBuf, HarnessError> {
         return Ok(PathBuf::from(dir));
     }
     let root = Path::new("/usr/lib/postgresql");
-    let entries = std::fs::read_dir(root)
-        .map_err(|e| HarnessError::NoBinaries(format!("{root:?}: {e}; set {}", PgHarness::BIN_ENV)))?;
+    let entries = std::fs::read_dir(root).map_err(|e| {
+        HarnessError::NoBinaries(format!("{root:?}: {e}; set {}", PgHarness::BIN_ENV))
+    })?;
     entries
         .filter_map(Result::ok)
         .filter_map(|e| {
@@ -320,7 +353,10 @@ fn find_bin_dir() -> Result<PathBuf, HarnessError> {
 /// A port that was free a moment ago (bind port 0, read it, release it).
 fn free_port() -> Result<u16, HarnessError> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(io("binding a free port"))?;
-    Ok(listener.local_addr().map_err(io("reading the bound port"))?.port())
+    Ok(listener
+        .local_addr()
+        .map_err(io("reading the bound port"))?
+        .port())
 }
 
 fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> HarnessError {
@@ -336,7 +372,10 @@ mod tests {
 
     #[test]
     fn replaces_the_database_of_a_url() {
-        assert_eq!(with_database("postgres://u@h:5/postgres", "x"), "postgres://u@h:5/x");
+        assert_eq!(
+            with_database("postgres://u@h:5/postgres", "x"),
+            "postgres://u@h:5/x"
+        );
         assert_eq!(with_database("postgres://u@h:5", "x"), "postgres://u@h:5/x");
         assert_eq!(
             with_database("postgres://u:p@h/db?sslmode=disable", "x"),

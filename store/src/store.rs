@@ -8,7 +8,9 @@ use tokio::sync::{mpsc, oneshot};
 use crate::backend::Backend;
 use crate::committer::{self, Job};
 use crate::stats::StatsCounters;
-use crate::{validate, LogBounds, LogEntry, StoreConfig, StoreError, StoreOptions, StoreStats, UserRecord};
+use crate::{
+    validate, LogBounds, LogEntry, StoreConfig, StoreError, StoreOptions, StoreStats, UserRecord,
+};
 
 /// Durable per-user snapshots and delta logs. Cheap to clone; all clones share one pool
 /// and one group committer.
@@ -28,7 +30,12 @@ impl Store {
         let backend = Backend::open(cfg, &opts).await?;
         let (jobs, rx) = mpsc::channel(committer::queue_capacity(&opts));
         let stats = Arc::new(StatsCounters::default());
-        tokio::spawn(committer::run(backend.clone(), opts, Arc::clone(&stats), rx));
+        tokio::spawn(committer::run(
+            backend.clone(),
+            opts,
+            Arc::clone(&stats),
+            rx,
+        ));
         tracing::info!(backend = backend.name(), "store opened");
         Ok(Store {
             backend,
@@ -85,7 +92,12 @@ impl Store {
 
     /// Stores the snapshot of `user` at `version` (0 ..= `i64::MAX`). Never moves it
     /// backwards: a `version` below the stored one is ignored; an equal one replaces it.
-    pub async fn save_snapshot(&self, user: &str, version: u64, bytes: &[u8]) -> Result<(), StoreError> {
+    pub async fn save_snapshot(
+        &self,
+        user: &str,
+        version: u64,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
         validate::user(user)?;
         let version = validate::to_i64("version", version)?;
         self.backend.save_snapshot(user, version, bytes).await

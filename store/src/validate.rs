@@ -34,7 +34,10 @@ pub(crate) fn entry(e: &LogEntry) -> Result<(), StoreError> {
 /// Converts a u64 for storage as BIGINT, rejecting values above `i64::MAX`.
 pub(crate) fn to_i64(field: &'static str, v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| {
-        StoreError::invalid(field, format!("{v} exceeds the storable maximum {}", i64::MAX))
+        StoreError::invalid(
+            field,
+            format!("{v} exceeds the storable maximum {}", i64::MAX),
+        )
     })
 }
 

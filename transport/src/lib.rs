@@ -1,2 +1,26 @@
-//! stub
+//! # baton-transport
+//!
+//! Everything that speaks HTTP: the device WebSocket at `GET /v1/sync`, the
+//! REST cold reads under `/v1/users/{user}/...`, the OpenAPI document, health
+//! probes and Prometheus metrics, and JWT authentication ([`auth`]).
+//!
+//! A device connection: the token is checked and a connection slot taken
+//! *before* the upgrade completes (401/403/503 otherwise); the upgraded socket
+//! is adapted to the actor layer's `WireIn`/`WireOut` and handed to
+//! [`baton_actors::run_session`], which owns it from then on. Socket buffers
+//! and the message size cap come from [`TransportConfig`].
+
 pub mod auth;
+mod error;
+mod health;
+mod metrics_http;
+mod openapi;
+mod rest;
+mod server;
+mod socket;
+mod ws;
+
+pub use error::ApiError;
+pub use metrics_http::install_metrics;
+pub use openapi::ApiDoc;
+pub use server::{router, serve, AppState, TransportConfig};

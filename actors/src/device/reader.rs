@@ -59,10 +59,9 @@ pub async fn run_session(
 
     let user = match handshake(&hub, &ident, conn, &link, &mut stream).await {
         Some(user) => user,
-        None => {
-            device_ref.stop(None);
-            return;
-        }
+        // The reason is queued behind any error frame; the device actor
+        // flushes both and stops.
+        None => return,
     };
     tracing::info!("device attached");
 
@@ -108,7 +107,7 @@ pub async fn run_session(
                     last_ping = now;
                     let _ = device_ref.cast(DeviceMsg::Ping);
                 }
-                if !matches!(user.get_status(), ActorStatus::Running | ActorStatus::Upgrading) {
+                if matches!(user.get_status(), ActorStatus::Stopping | ActorStatus::Stopped) {
                     link.close(CloseCode::InternalError);
                 }
             }
@@ -144,7 +143,10 @@ async fn handshake(
             link.close(CloseCode::TooBig);
             return None;
         }
-        Ok(_) => return None,
+        Ok(_) => {
+            link.close(CloseCode::Normal);
+            return None;
+        }
         Err(_) => {
             link.close(CloseCode::HeartbeatTimeout);
             return None;

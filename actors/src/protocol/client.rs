@@ -2,6 +2,7 @@
 
 use baton_crdt::{ContentId, Op, PlayState, VersionVector};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// One frame from a device. Unknown `type`s and unknown fields are rejected.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,12 +61,14 @@ pub struct DeviceHello {
 }
 
 /// What a device is currently doing, carried by heartbeats and shown in presence.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Activity {
     /// Content being played.
+    #[schema(value_type = String)]
     pub content: ContentId,
     /// Playing, paused or ended.
+    #[schema(value_type = String, example = "playing")]
     pub state: PlayState,
     /// Position in milliseconds.
     #[serde(default)]

@@ -2,6 +2,7 @@
 
 use baton_crdt::{ContentId, Hlc, LoggedOp, VersionVector};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::client::Activity;
 
@@ -112,7 +113,7 @@ pub enum ResumeMode {
 }
 
 /// The active-player lease as seen by devices.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LeaseView {
     /// Device holding the lease, if any.
     pub holder: Option<String>,
@@ -138,7 +139,7 @@ pub struct Limits {
 }
 
 /// One device in a `presence` frame.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PresenceEntry {
     /// Device id.
     pub device: String,

@@ -69,7 +69,15 @@ impl UserActor {
         // The device claims ops the server never made durable: its replica is
         // ahead of the truth (for example restored from a backup of another
         // server). It must reset to a snapshot.
-        let reset = vv.iter().any(|(d, s)| s > committed.get(d));
+        // The device's own entry may run ahead: those are its unacknowledged
+        // ops, which it resends after `welcome`.
+        let reset = vv
+            .iter()
+            .any(|(d, s)| d != device && s > committed.get(d));
+        let mut vv = vv;
+        if vv.get(&device) > committed.get(&device) {
+            vv = without_own_ops(&vv, &device, committed.get(&device));
+        }
         let deltas = if reset { None } else { state.window.missing_for(&vv) };
         let welcome = ServerFrame::Welcome(Box::new(Welcome {
             protocol: PROTOCOL_VERSION,
@@ -291,6 +299,18 @@ pub(crate) fn chunk_utf8(text: &str, max: usize) -> Vec<&str> {
     }
     if out.is_empty() {
         out.push("");
+    }
+    out
+}
+
+/// `vv` with the device's own entry lowered to what the server has committed.
+fn without_own_ops(vv: &VersionVector, device: &str, committed: u64) -> VersionVector {
+    let mut out = VersionVector::new();
+    for (d, s) in vv.iter() {
+        let s = if d == device { s.min(committed) } else { s };
+        if s > 0 {
+            out.observe(d, s);
+        }
     }
     out
 }

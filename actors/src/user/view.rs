@@ -2,6 +2,7 @@
 
 use baton_crdt::{PlayState, VersionVector};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::actor::UserState;
 use super::attach::lease_view;
@@ -9,13 +10,14 @@ use super::presence::presence;
 use crate::protocol::{LeaseView, PresenceEntry};
 
 /// A user's whole durable state.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserView {
     /// User id.
     pub user: String,
     /// Server version (also the ETag).
     pub version: u64,
     /// What the server has seen per device.
+    #[schema(value_type = std::collections::BTreeMap<String, u64>)]
     pub vv: VersionVector,
     /// The watchlist, sorted by content id.
     pub watchlist: Vec<WatchlistView>,
@@ -24,13 +26,14 @@ pub struct UserView {
     /// Registered devices with presence.
     pub devices: Vec<DeviceView>,
     /// The preferences document as JSON.
+    #[schema(value_type = Object)]
     pub preferences: serde_json::Value,
     /// The active-player lease.
     pub lease: LeaseView,
 }
 
 /// One watchlist entry.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WatchlistView {
     /// Content id.
     pub content: String,
@@ -41,7 +44,7 @@ pub struct WatchlistView {
 }
 
 /// One playback position.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PlaybackView {
     /// Content id.
     pub content: String,
@@ -50,6 +53,7 @@ pub struct PlaybackView {
     /// Duration in ms.
     pub duration_ms: u64,
     /// Playing, paused or ended.
+    #[schema(value_type = String, example = "playing")]
     pub state: PlayState,
     /// Device that wrote it.
     pub device: String,
@@ -61,7 +65,7 @@ pub struct PlaybackView {
 pub type DeviceView = PresenceEntry;
 
 /// Size figures of one user's state (admin read).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserStats {
     /// User id.
     pub user: String,

@@ -35,9 +35,17 @@ impl ActorsSection {
     pub(super) fn check(&self, c: &mut Checker) {
         c.at_least("actors.idle-passivate-secs", self.idle_passivate_secs, 1);
         c.at_least("actors.max-live-users", self.max_live_users, 1);
-        c.at_least("actors.retire-devices-after-days", self.retire_devices_after_days, 1);
+        c.at_least(
+            "actors.retire-devices-after-days",
+            self.retire_devices_after_days,
+            1,
+        );
         c.at_least("actors.snapshot-every-ops", self.snapshot_every_ops, 1);
-        c.at_least("actors.log-retention-ops", self.log_retention_ops, self.snapshot_every_ops);
+        c.at_least(
+            "actors.log-retention-ops",
+            self.log_retention_ops,
+            self.snapshot_every_ops,
+        );
     }
 }
 

@@ -93,7 +93,11 @@ impl AuthSection {
 
     pub(super) fn check(&self, c: &mut Checker) {
         c.ensure(!self.issuer.is_empty(), "auth.issuer", "must not be empty");
-        c.ensure(!self.audience.is_empty(), "auth.audience", "must not be empty");
+        c.ensure(
+            !self.audience.is_empty(),
+            "auth.audience",
+            "must not be empty",
+        );
         let sources = [
             self.jwks_url.is_some(),
             self.jwks_file.is_some(),
@@ -111,8 +115,15 @@ impl AuthSection {
                 "must be an http(s):// URL",
             );
         }
-        let symmetric = matches!(self.algorithm, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512);
-        c.ensure(!symmetric, "auth.algorithm", "must be an asymmetric algorithm (e.g. RS256)");
+        let symmetric = matches!(
+            self.algorithm,
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+        );
+        c.ensure(
+            !symmetric,
+            "auth.algorithm",
+            "must be an asymmetric algorithm (e.g. RS256)",
+        );
         if self.external_key_setting().is_none() {
             c.ensure(
                 self.algorithm == Algorithm::RS256,

@@ -12,14 +12,16 @@ impl Checker {
     /// Records `key must be >= min` unless it holds.
     pub fn at_least<T: PartialOrd + Display>(&mut self, key: &str, value: T, min: T) {
         if value < min {
-            self.problems.push(format!("{key} must be >= {min} (got {value})"));
+            self.problems
+                .push(format!("{key} must be >= {min} (got {value})"));
         }
     }
 
     /// Records `key must be <= max` unless it holds.
     pub fn at_most<T: PartialOrd + Display>(&mut self, key: &str, value: T, max: T) {
         if value > max {
-            self.problems.push(format!("{key} must be <= {max} (got {value})"));
+            self.problems
+                .push(format!("{key} must be <= {max} (got {value})"));
         }
     }
 

@@ -48,16 +48,35 @@ impl LimitsSection {
     }
 
     pub(super) fn check(&self, c: &mut Checker) {
-        c.at_least("limits.max-message-bytes", self.max_message_bytes, Self::MIN_MESSAGE_BYTES);
+        c.at_least(
+            "limits.max-message-bytes",
+            self.max_message_bytes,
+            Self::MIN_MESSAGE_BYTES,
+        );
         c.at_least("limits.outbound-queue", self.outbound_queue, 1);
         c.at_least("limits.rate-limit-events", self.rate_limit_events, 1);
-        c.at_least("limits.rate-limit-window-secs", self.rate_limit_window_secs, 1);
-        c.at_most("limits.max-clock-skew-ms", self.max_clock_skew_ms, 3_600_000);
-        c.at_least("limits.snapshot-chunk-bytes", self.snapshot_chunk_bytes, 256);
+        c.at_least(
+            "limits.rate-limit-window-secs",
+            self.rate_limit_window_secs,
+            1,
+        );
+        c.at_most(
+            "limits.max-clock-skew-ms",
+            self.max_clock_skew_ms,
+            3_600_000,
+        );
+        c.at_least(
+            "limits.snapshot-chunk-bytes",
+            self.snapshot_chunk_bytes,
+            256,
+        );
         c.ensure(
             self.snapshot_chunk_bytes <= self.max_message_bytes,
             "limits.snapshot-chunk-bytes",
-            format_args!("must fit in limits.max-message-bytes ({})", self.max_message_bytes),
+            format_args!(
+                "must fit in limits.max-message-bytes ({})",
+                self.max_message_bytes
+            ),
         );
         c.at_least("limits.max-inflight-ops", self.max_inflight_ops, 1);
         c.at_least("limits.max-connections", self.max_connections, 1);

@@ -37,7 +37,11 @@ impl Default for LogSection {
 impl LogSection {
     pub(super) fn check(&self, c: &mut Checker) {
         if let Err(e) = EnvFilter::try_new(&self.filter) {
-            c.ensure(false, "log.filter", format_args!("is not a valid filter: {e}"));
+            c.ensure(
+                false,
+                "log.filter",
+                format_args!("is not a valid filter: {e}"),
+            );
         }
     }
 

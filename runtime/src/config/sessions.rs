@@ -35,9 +35,21 @@ impl SessionsSection {
     pub(super) fn check(&self, c: &mut Checker) {
         c.at_least("sessions.ping-interval-secs", self.ping_interval_secs, 1);
         c.at_least("sessions.pong-timeout-secs", self.pong_timeout_secs, 1);
-        c.at_least("sessions.heartbeat-timeout-secs", self.heartbeat_timeout_secs, self.ping_interval_secs);
-        c.at_least("sessions.ws-read-buffer-bytes", self.ws_read_buffer_bytes, 512);
-        c.at_least("sessions.ws-write-buffer-bytes", self.ws_write_buffer_bytes, 512);
+        c.at_least(
+            "sessions.heartbeat-timeout-secs",
+            self.heartbeat_timeout_secs,
+            self.ping_interval_secs,
+        );
+        c.at_least(
+            "sessions.ws-read-buffer-bytes",
+            self.ws_read_buffer_bytes,
+            512,
+        );
+        c.at_least(
+            "sessions.ws-write-buffer-bytes",
+            self.ws_write_buffer_bytes,
+            512,
+        );
     }
 }
 

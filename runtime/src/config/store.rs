@@ -34,7 +34,11 @@ impl StoreSection {
                 "must be a postgres:// or postgresql:// URL",
             );
         }
-        c.at_least("store.group-commit-max-batch", self.group_commit_max_batch, 1);
+        c.at_least(
+            "store.group-commit-max-batch",
+            self.group_commit_max_batch,
+            1,
+        );
         c.at_least("store.pool-size", self.pool_size, 1);
     }
 }

@@ -82,7 +82,8 @@ pub(crate) async fn insert_rows(
         .iter()
         .zip(first)
         .map(|(e, is_first)| {
-            is_first && super::entry_keys(e).is_ok_and(|(v, _)| written.contains(&(e.user.as_str(), v)))
+            is_first
+                && super::entry_keys(e).is_ok_and(|(v, _)| written.contains(&(e.user.as_str(), v)))
         })
         .collect())
 }

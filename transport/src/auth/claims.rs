@@ -10,11 +10,23 @@ use super::{AuthConfig, AuthError, Principal, Scopes};
 pub(super) struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
-    #[serde(default, deserialize_with = "numeric_date", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "numeric_date",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub exp: Option<u64>,
-    #[serde(default, deserialize_with = "numeric_date", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "numeric_date",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub nbf: Option<u64>,
-    #[serde(default, deserialize_with = "numeric_date", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "numeric_date",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub iat: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<Audience>,
@@ -55,12 +67,16 @@ fn numeric_date<'de, D: Deserializer<'de>>(de: D) -> Result<Option<u64>, D::Erro
     }
     match n.as_f64() {
         Some(f) if f.is_finite() && f >= 0.0 => Ok(Some(f as u64)),
-        _ => Err(serde::de::Error::custom("NumericDate must be a non-negative number")),
+        _ => Err(serde::de::Error::custom(
+            "NumericDate must be a non-negative number",
+        )),
     }
 }
 
 fn non_empty(value: Option<String>, claim: &'static str) -> Result<String, AuthError> {
-    value.filter(|v| !v.is_empty()).ok_or(AuthError::MissingClaim(claim))
+    value
+        .filter(|v| !v.is_empty())
+        .ok_or(AuthError::MissingClaim(claim))
 }
 
 impl Claims {

@@ -108,7 +108,9 @@ impl AuthError {
     pub fn is_token_error(&self) -> bool {
         !matches!(
             self,
-            Self::InvalidKey { .. } | Self::KeyFile { .. } | Self::JwksFetch { .. }
+            Self::InvalidKey { .. }
+                | Self::KeyFile { .. }
+                | Self::JwksFetch { .. }
                 | Self::UnknownScope(_)
                 | Self::Signing(_)
         )

@@ -85,7 +85,11 @@ impl KeySet {
 
     /// A JWKS document. Entries for encryption, for another algorithm or of
     /// another key type are skipped; an empty result is an error.
-    pub(super) fn from_jwks(json: &[u8], alg: Algorithm, origin: &str) -> Result<KeySet, AuthError> {
+    pub(super) fn from_jwks(
+        json: &[u8],
+        alg: Algorithm,
+        origin: &str,
+    ) -> Result<KeySet, AuthError> {
         let raw: RawJwks = serde_json::from_slice(json).map_err(|e| invalid(origin, e))?;
         let mut set = KeySet {
             any_kid: None,
@@ -104,7 +108,10 @@ impl KeySet {
             }
         }
         if set.len() == 0 {
-            return Err(invalid(origin, format!("no usable {alg:?} key in the JWKS")));
+            return Err(invalid(
+                origin,
+                format!("no usable {alg:?} key in the JWKS"),
+            ));
         }
         Ok(set)
     }
@@ -136,7 +143,10 @@ impl KeySet {
     }
 }
 
-fn usable_key(entry: serde_json::Value, alg: Algorithm) -> Result<(Option<String>, DecodingKey), String> {
+fn usable_key(
+    entry: serde_json::Value,
+    alg: Algorithm,
+) -> Result<(Option<String>, DecodingKey), String> {
     let jwk: Jwk = serde_json::from_value(entry).map_err(|e| format!("unsupported JWK: {e}"))?;
     if matches!(jwk.common.public_key_use, Some(PublicKeyUse::Encryption)) {
         return Err("key is for encryption".into());

@@ -32,10 +32,14 @@ impl Minter {
 
     /// From an RSA private key in PEM (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`).
     pub fn from_private_pem(pem: &str, issuer: &str, audience: &str) -> Result<Minter, AuthError> {
-        let key = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| AuthError::InvalidKey {
+        let invalid = |e: jsonwebtoken::errors::Error| AuthError::InvalidKey {
             origin: "private pem".into(),
             reason: e.to_string(),
-        })?;
+        };
+        let key = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(invalid)?;
+        // The PEM parser also accepts public keys; one probe signature proves
+        // it is a usable private key now rather than at the first mint.
+        jsonwebtoken::crypto::sign(b"probe", &key, Algorithm::RS256).map_err(invalid)?;
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(Self::KID.to_owned());
         Ok(Minter {
@@ -71,6 +75,7 @@ impl Minter {
             scope: (!scopes.is_empty()).then(|| scopes.to_string()),
             jti: Some(uuid::Uuid::new_v4().to_string()),
         };
-        jsonwebtoken::encode(&self.header, &claims, &self.key).map_err(|e| AuthError::Signing(e.to_string()))
+        jsonwebtoken::encode(&self.header, &claims, &self.key)
+            .map_err(|e| AuthError::Signing(e.to_string()))
     }
 }

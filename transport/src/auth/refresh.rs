@@ -101,7 +101,10 @@ impl JwksEndpoint {
             .await
             .and_then(reqwest::Response::error_for_status)
             .map_err(|e| fetch_error(&self.url, e))?;
-        let body = response.bytes().await.map_err(|e| fetch_error(&self.url, e))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| fetch_error(&self.url, e))?;
         KeySet::from_jwks(&body, self.alg, &self.url)
     }
 }
@@ -114,7 +117,11 @@ fn fetch_error(url: &str, e: impl std::fmt::Display) -> AuthError {
 }
 
 /// Starts the refresh task and returns the trigger for early refetches.
-pub(super) fn spawn(endpoint: JwksEndpoint, period: Duration, keys: watch::Sender<Arc<KeySet>>) -> RefetchTrigger {
+pub(super) fn spawn(
+    endpoint: JwksEndpoint,
+    period: Duration,
+    keys: watch::Sender<Arc<KeySet>>,
+) -> RefetchTrigger {
     let wake = Arc::new(Notify::new());
     let task_wake = Arc::clone(&wake);
     tokio::spawn(async move {
@@ -129,7 +136,9 @@ pub(super) fn spawn(endpoint: JwksEndpoint, period: Duration, keys: watch::Sende
                     tracing::debug!(url = %endpoint.url, keys = ?set, "JWKS refreshed");
                     keys.send_replace(Arc::new(set));
                 }
-                Err(e) => tracing::warn!(error = %e, "JWKS refresh failed; keeping the previous keys"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "JWKS refresh failed; keeping the previous keys")
+                }
             }
         }
     });

@@ -13,10 +13,22 @@ use serde_json::{json, Value};
 
 use super::{AuthConfig, KeySource, Verifier};
 
-pub(super) const KEY_A: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/test_rsa.pem"));
-pub(super) const PUB_A: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/test_rsa.pub.pem"));
-pub(super) const KEY_B: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/test_rsa_b.pem"));
-pub(super) const JWKS_AB: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jwks_ab.json"));
+pub(super) const KEY_A: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/test_rsa.pem"
+));
+pub(super) const PUB_A: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/test_rsa.pub.pem"
+));
+pub(super) const KEY_B: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/test_rsa_b.pem"
+));
+pub(super) const JWKS_AB: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/jwks_ab.json"
+));
 
 /// A fixed "now" for `verify_at`.
 pub(super) const NOW: u64 = 1_700_000_000;

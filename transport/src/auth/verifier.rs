@@ -112,8 +112,12 @@ impl Verifier {
 
 fn peek_header(token: &str) -> Result<PeekHeader, AuthError> {
     let mut parts = token.split('.');
-    let (Some(header), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Err(AuthError::MalformedToken("expected three dot-separated segments".into()));
+    let (Some(header), Some(_), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(AuthError::MalformedToken(
+            "expected three dot-separated segments".into(),
+        ));
     };
     let json = URL_SAFE_NO_PAD
         .decode(header)
@@ -124,9 +128,9 @@ fn peek_header(token: &str) -> Result<PeekHeader, AuthError> {
 fn from_jwt(e: jsonwebtoken::errors::Error, alg: String) -> AuthError {
     match e.kind() {
         ErrorKind::InvalidSignature | ErrorKind::Crypto(_) => AuthError::BadSignature,
-        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName | ErrorKind::MissingAlgorithm => {
-            AuthError::WrongAlgorithm { found: alg }
-        }
+        ErrorKind::InvalidAlgorithm
+        | ErrorKind::InvalidAlgorithmName
+        | ErrorKind::MissingAlgorithm => AuthError::WrongAlgorithm { found: alg },
         ErrorKind::ExpiredSignature => AuthError::Expired,
         ErrorKind::ImmatureSignature => AuthError::NotYetValid,
         ErrorKind::InvalidAudience => AuthError::WrongAudience,

@@ -18,7 +18,9 @@ fn code(result: Result<crate::auth::Principal, AuthError>) -> &'static str {
 #[tokio::test]
 async fn valid_token_yields_principal() {
     let v = pem_verifier().await;
-    let p = v.verify_at(&sign(&claims(), KEY_A, None), NOW).expect("valid");
+    let p = v
+        .verify_at(&sign(&claims(), KEY_A, None), NOW)
+        .expect("valid");
     assert_eq!(p.user, "alice");
     assert_eq!(p.device.as_deref(), Some("phone"));
     assert!(p.scopes.contains(Scope::WriteWatchlist));
@@ -56,13 +58,19 @@ async fn malformed_token() {
     }
     let mut c = claims();
     c["exp"] = json!("tomorrow");
-    assert_eq!(code(v.verify_at(&sign(&c, KEY_A, None), NOW)), "malformed_token");
+    assert_eq!(
+        code(v.verify_at(&sign(&c, KEY_A, None), NOW)),
+        "malformed_token"
+    );
 }
 
 #[tokio::test]
 async fn bad_signature() {
     let v = pem_verifier().await;
-    assert_eq!(code(v.verify_at(&sign(&claims(), KEY_B, None), NOW)), "bad_signature");
+    assert_eq!(
+        code(v.verify_at(&sign(&claims(), KEY_B, None), NOW)),
+        "bad_signature"
+    );
     // Swap in another payload under the original signature.
     let token = sign(&claims(), KEY_A, None);
     let mut parts: Vec<&str> = token.split('.').collect();
@@ -80,7 +88,10 @@ async fn expired_with_leeway_edge() {
     let token = sign(&claims(), KEY_A, None);
     let exp = NOW + 3600;
     assert!(v.verify_at(&token, exp).is_ok());
-    assert!(v.verify_at(&token, exp + leeway).is_ok(), "last second of leeway");
+    assert!(
+        v.verify_at(&token, exp + leeway).is_ok(),
+        "last second of leeway"
+    );
     assert_eq!(code(v.verify_at(&token, exp + leeway + 1)), "expired");
 }
 
@@ -91,7 +102,10 @@ async fn not_yet_valid_with_leeway_edge() {
     let mut c = claims();
     c["nbf"] = json!(NOW + 100);
     let token = sign(&c, KEY_A, None);
-    assert_eq!(code(v.verify_at(&token, NOW + 100 - leeway - 1)), "not_yet_valid");
+    assert_eq!(
+        code(v.verify_at(&token, NOW + 100 - leeway - 1)),
+        "not_yet_valid"
+    );
     assert!(v.verify_at(&token, NOW + 100 - leeway).is_ok());
 }
 
@@ -100,12 +114,21 @@ async fn wrong_audience_and_issuer() {
     let v = pem_verifier().await;
     let mut c = claims();
     c["aud"] = json!("someone-else");
-    assert_eq!(code(v.verify_at(&sign(&c, KEY_A, None), NOW)), "wrong_audience");
+    assert_eq!(
+        code(v.verify_at(&sign(&c, KEY_A, None), NOW)),
+        "wrong_audience"
+    );
     c["aud"] = json!(["someone-else", "baton"]);
-    assert!(v.verify_at(&sign(&c, KEY_A, None), NOW).is_ok(), "array aud");
+    assert!(
+        v.verify_at(&sign(&c, KEY_A, None), NOW).is_ok(),
+        "array aud"
+    );
     let mut c = claims();
     c["iss"] = json!("evil");
-    assert_eq!(code(v.verify_at(&sign(&c, KEY_A, None), NOW)), "wrong_issuer");
+    assert_eq!(
+        code(v.verify_at(&sign(&c, KEY_A, None), NOW)),
+        "wrong_issuer"
+    );
 }
 
 #[tokio::test]
@@ -128,7 +151,8 @@ async fn wrong_algorithm() {
     }
 
     let key = EncodingKey::from_rsa_pem(KEY_A.as_bytes()).expect("fixture key");
-    let rs512 = jsonwebtoken::encode(&Header::new(Algorithm::RS512), &claims(), &key).expect("signs");
+    let rs512 =
+        jsonwebtoken::encode(&Header::new(Algorithm::RS512), &claims(), &key).expect("signs");
     assert_eq!(code(v.verify_at(&rs512, NOW)), "wrong_algorithm");
 }
 
@@ -145,7 +169,10 @@ async fn missing_claims() {
     }
     let mut c = claims();
     c["sub"] = json!("");
-    assert_eq!(code(v.verify_at(&sign(&c, KEY_A, None), NOW)), "missing_claim");
+    assert_eq!(
+        code(v.verify_at(&sign(&c, KEY_A, None), NOW)),
+        "missing_claim"
+    );
 }
 
 #[tokio::test]
@@ -155,7 +182,9 @@ async fn optional_claims_may_be_absent() {
     for claim in ["device", "scope", "jti", "iat"] {
         c.as_object_mut().expect("object").remove(claim);
     }
-    let p = v.verify_at(&sign(&c, KEY_A, None), NOW).expect("service-style token");
+    let p = v
+        .verify_at(&sign(&c, KEY_A, None), NOW)
+        .expect("service-style token");
     assert_eq!(p.device, None);
     assert!(p.scopes.is_empty());
     assert_eq!(p.jti, None);
@@ -171,7 +200,9 @@ fn error_codes_are_distinct() {
         AuthError::NotYetValid,
         AuthError::WrongAudience,
         AuthError::WrongIssuer,
-        AuthError::WrongAlgorithm { found: String::new() },
+        AuthError::WrongAlgorithm {
+            found: String::new(),
+        },
         AuthError::UnknownKey { kid: None },
         AuthError::MissingClaim("sub"),
         AuthError::InvalidKey {

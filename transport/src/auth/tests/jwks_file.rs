@@ -59,10 +59,20 @@ async fn unusable_entries_are_skipped_and_empty_set_refused() {
     let v = verifier(&file).await.expect("usable keys remain");
     assert!(v.verify_at(&sign(&claims(), KEY_A, Some("a")), NOW).is_ok());
     let b = v.verify_at(&sign(&claims(), KEY_B, Some("b")), NOW);
-    assert_eq!(b.map_err(|e| e.code()).err(), Some("unknown_key"), "enc key skipped");
+    assert_eq!(
+        b.map_err(|e| e.code()).err(),
+        Some("unknown_key"),
+        "enc key skipped"
+    );
 
     let empty = jwks_file(r#"{"keys": []}"#);
-    assert_eq!(verifier(&empty).await.map_err(|e| e.code()).err(), Some("invalid_key"));
+    assert_eq!(
+        verifier(&empty).await.map_err(|e| e.code()).err(),
+        Some("invalid_key")
+    );
     let missing = Verifier::new(config(KeySource::JwksFile("/nonexistent/jwks.json".into()))).await;
-    assert_eq!(missing.map_err(|e| e.code()).err(), Some("key_file_unreadable"));
+    assert_eq!(
+        missing.map_err(|e| e.code()).err(),
+        Some("key_file_unreadable")
+    );
 }

@@ -46,7 +46,9 @@ async fn start(jwks: Value) -> (String, Served) {
     let app = Router::new()
         .route("/jwks.json", get(serve_jwks))
         .with_state(served.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{addr}/jwks.json"), served)
@@ -73,7 +75,10 @@ async fn unknown_kid_triggers_one_refetch() {
     served.set(jwks_with(&["a", "b"]));
     let mut updates = v.inner.keys.clone();
     let token_b = sign(&claims(), KEY_B, Some("b"));
-    assert_eq!(v.verify_at(&token_b, NOW).map_err(|e| e.code()).err(), Some("unknown_key"));
+    assert_eq!(
+        v.verify_at(&token_b, NOW).map_err(|e| e.code()).err(),
+        Some("unknown_key")
+    );
     tokio::time::timeout(Duration::from_secs(10), updates.changed())
         .await
         .expect("refetch within 10 s")
@@ -99,7 +104,11 @@ async fn periodic_refresh_replaces_keys() {
     .await
     .expect("key b picked up by the periodic refresh");
     let a = v.verify_at(&sign(&claims(), KEY_A, Some("a")), NOW);
-    assert_eq!(a.map_err(|e| e.code()).err(), Some("unknown_key"), "key a retired");
+    assert_eq!(
+        a.map_err(|e| e.code()).err(),
+        Some("unknown_key"),
+        "key a retired"
+    );
 }
 
 #[tokio::test]

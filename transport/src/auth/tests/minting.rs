@@ -9,11 +9,20 @@ use crate::auth::{Minter, Scope};
 async fn minted_token_round_trips() {
     let minter = Minter::from_private_pem(KEY_A, ISSUER, AUDIENCE).expect("minter");
     let token = minter
-        .mint("alice", Some("tv"), &Scope::DEVICE, Duration::from_secs(3600), NOW)
+        .mint(
+            "alice",
+            Some("tv"),
+            &Scope::DEVICE,
+            Duration::from_secs(3600),
+            NOW,
+        )
         .expect("mints");
     let header = jsonwebtoken::decode_header(&token).expect("header");
     assert_eq!(header.kid.as_deref(), Some(Minter::KID));
-    let p = pem_verifier().await.verify_at(&token, NOW + 10).expect("verifies");
+    let p = pem_verifier()
+        .await
+        .verify_at(&token, NOW + 10)
+        .expect("verifies");
     assert_eq!(p.user, "alice");
     assert_eq!(p.device.as_deref(), Some("tv"));
     assert_eq!(p.expires_at, NOW + 3600);
@@ -23,9 +32,18 @@ async fn minted_token_round_trips() {
     assert_eq!(jti.len(), 36, "uuid v4: {jti}");
 
     let again = minter
-        .mint("alice", Some("tv"), &Scope::DEVICE, Duration::from_secs(3600), NOW)
+        .mint(
+            "alice",
+            Some("tv"),
+            &Scope::DEVICE,
+            Duration::from_secs(3600),
+            NOW,
+        )
         .expect("mints");
-    let p2 = pem_verifier().await.verify_at(&again, NOW).expect("verifies");
+    let p2 = pem_verifier()
+        .await
+        .verify_at(&again, NOW)
+        .expect("verifies");
     assert_ne!(p2.jti.as_deref(), Some(jti.as_str()), "jti is random");
 }
 
@@ -33,9 +51,18 @@ async fn minted_token_round_trips() {
 async fn service_token_has_no_device() {
     let minter = Minter::from_private_pem(KEY_A, ISSUER, AUDIENCE).expect("minter");
     let token = minter
-        .mint("indexer", None, &[Scope::ServiceRead], Duration::from_secs(60), NOW)
+        .mint(
+            "indexer",
+            None,
+            &[Scope::ServiceRead],
+            Duration::from_secs(60),
+            NOW,
+        )
         .expect("mints");
-    let p = pem_verifier().await.verify_at(&token, NOW).expect("verifies");
+    let p = pem_verifier()
+        .await
+        .verify_at(&token, NOW)
+        .expect("verifies");
     assert_eq!(p.device, None);
     assert!(p.can_read_user("anyone"));
 }
@@ -43,10 +70,14 @@ async fn service_token_has_no_device() {
 #[test]
 fn minter_rejects_public_key_and_empty_user() {
     assert_eq!(
-        Minter::from_private_pem(PUB_A, ISSUER, AUDIENCE).map(|_| ()).map_err(|e| e.code()),
+        Minter::from_private_pem(PUB_A, ISSUER, AUDIENCE)
+            .map(|_| ())
+            .map_err(|e| e.code()),
         Err("invalid_key")
     );
     let minter = Minter::from_private_pem(KEY_A, ISSUER, AUDIENCE).expect("minter");
-    let err = minter.mint("", None, &[], Duration::from_secs(1), NOW).map_err(|e| e.code());
+    let err = minter
+        .mint("", None, &[], Duration::from_secs(1), NOW)
+        .map_err(|e| e.code());
     assert_eq!(err, Err("missing_claim"));
 }

@@ -18,7 +18,10 @@ fn wire_names_round_trip() {
     for scope in Scope::ALL {
         assert_eq!(scope.as_str().parse::<Scope>().expect("known"), scope);
     }
-    assert_eq!("read:everything".parse::<Scope>().map_err(|e| e.code()), Err("unknown_scope"));
+    assert_eq!(
+        "read:everything".parse::<Scope>().map_err(|e| e.code()),
+        Err("unknown_scope")
+    );
     let all: Scopes = Scope::DEVICE.into_iter().collect();
     assert_eq!(
         all.to_string(),

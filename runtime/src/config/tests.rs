@@ -1,0 +1,159 @@
+//! Layering and validation, in figment jails (private cwd and environment).
+
+use std::path::Path;
+
+use figment::Jail;
+
+use super::{Config, LogFormat};
+
+fn load(path: Option<&str>) -> Result<Config, figment::Error> {
+    Config::load(path.map(Path::new)).map_err(|e| e.to_string().into())
+}
+
+fn load_err(path: Option<&str>) -> String {
+    match Config::load(path.map(Path::new)) {
+        Ok(c) => panic!("expected an error, got {c:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn defaults() {
+    Jail::expect_with(|_| {
+        let c = load(None)?;
+        assert_eq!(c, Config::default());
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7600");
+        assert_eq!(c.node_id, "node-1");
+        assert_eq!(c.store.group_commit_max_batch, 512);
+        assert_eq!(c.store.database_url, None);
+        assert_eq!(c.auth.issuer, "baton-dev");
+        assert_eq!(c.auth.external_key_setting(), None);
+        assert_eq!(c.limits.max_message_bytes, 65_536);
+        assert_eq!(c.limits.rate_limit_events, 100);
+        assert_eq!(c.sessions.ws_read_buffer_bytes, 4096);
+        assert_eq!(c.actors.snapshot_every_ops, 200);
+        assert_eq!(c.log.format, LogFormat::Json);
+        assert_eq!(c.sqlite_path(), Path::new("./data/baton.db"));
+        Ok(())
+    });
+}
+
+#[test]
+fn file_overrides_defaults() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "baton.toml",
+            r#"
+                listen = "0.0.0.0:9000"
+                node-id = "edge-7"
+                [limits]
+                max-message-bytes = 4096
+                snapshot-chunk-bytes = 2048
+                [auth]
+                jwks-url = "https://idp.example/.well-known/jwks.json"
+                [log]
+                format = "pretty"
+            "#,
+        )?;
+        let c = load(Some("baton.toml"))?;
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.node_id, "edge-7");
+        assert_eq!(c.limits.max_message_bytes, 4096);
+        assert_eq!(
+            c.limits.outbound_queue, 256,
+            "untouched keys keep their default"
+        );
+        assert_eq!(c.auth.external_key_setting(), Some("auth.jwks-url"));
+        assert_eq!(c.log.format, LogFormat::Pretty);
+        Ok(())
+    });
+}
+
+#[test]
+fn env_overrides_file() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "baton.toml",
+            "[limits]\nmax-message-bytes = 4096\nsnapshot-chunk-bytes = 1024\n",
+        )?;
+        jail.set_env("BATON_LIMITS__MAX_MESSAGE_BYTES", "2048");
+        jail.set_env("BATON_LISTEN", "127.0.0.1:7700");
+        jail.set_env("BATON_DATABASE_URL", "postgres://baton@db/baton");
+        jail.set_env("BATON_DATA_DIR", "/var/lib/baton");
+        jail.set_env("BATON_SESSIONS__PONG_TIMEOUT_SECS", "5");
+        jail.set_env("BATON_CONFIG", "baton.toml");
+        let c = load(Some("baton.toml"))?;
+        assert_eq!(c.limits.max_message_bytes, 2048);
+        assert_eq!(c.listen.port(), 7700);
+        assert_eq!(
+            c.store.database_url.as_deref(),
+            Some("postgres://baton@db/baton")
+        );
+        assert_eq!(c.data_dir, Path::new("/var/lib/baton"));
+        assert_eq!(c.sessions.pong_timeout_secs, 5);
+        Ok(())
+    });
+}
+
+#[test]
+fn bad_value_names_its_key() {
+    Jail::expect_with(|jail| {
+        jail.set_env("BATON_LIMITS__MAX_MESSAGE_BYTES", "100");
+        let err = load_err(None);
+        assert!(
+            err.contains("limits.max-message-bytes must be >= 1024"),
+            "{err}"
+        );
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("BATON_LIMITS__MAX_MESSAGE_BYTES", "lots");
+        let err = load_err(None);
+        assert!(err.contains("limits.max-message-bytes"), "{err}");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.create_file("baton.toml", "[limits]\nmax-mesage-bytes = 4096\n")?;
+        let err = load_err(Some("baton.toml"));
+        assert!(err.contains("max-mesage-bytes"), "typo reported: {err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn all_problems_reported_together() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "baton.toml",
+            r#"
+                [auth]
+                jwks-url = "ftp://x"
+                jwks-file = "/etc/jwks.json"
+                [actors]
+                snapshot-every-ops = 500
+                log-retention-ops = 100
+                [log]
+                filter = "[[["
+            "#,
+        )?;
+        let err = load_err(Some("baton.toml"));
+        for key in [
+            "auth.jwks-url must be an http(s)",
+            "conflicts",
+            "actors.log-retention-ops",
+            "log.filter",
+        ] {
+            assert!(err.contains(key), "{key} missing from: {err}");
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn missing_file_is_an_error() {
+    Jail::expect_with(|_| {
+        let err = load_err(Some("nope.toml"));
+        assert!(err.contains("nope.toml"), "{err}");
+        Ok(())
+    });
+}

@@ -1,0 +1,250 @@
+//! REST cold reads of one user's state. Every call needs a token: a device
+//! token reads only its own user; a `service:read` token reads any user.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use baton_actors::user::{DeviceView, PlaybackView, UserStats, UserView, WatchlistView};
+use baton_crdt::ContentId;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::{bearer_or_query, AuthError, Principal, Scope};
+use crate::error::{ApiError, ErrorBody};
+use crate::server::AppState;
+
+/// Longest user id accepted in a path.
+pub const MAX_USER_ID_BYTES: usize = 128;
+
+/// The watchlist with the version it was read at.
+#[derive(Serialize, ToSchema)]
+pub struct WatchlistBody {
+    /// Server version.
+    pub version: u64,
+    /// Items, sorted by content id.
+    pub items: Vec<WatchlistView>,
+}
+
+/// Playback positions with the version they were read at.
+#[derive(Serialize, ToSchema)]
+pub struct PlaybackBody {
+    /// Server version.
+    pub version: u64,
+    /// Positions, sorted by content id.
+    pub items: Vec<PlaybackView>,
+}
+
+/// Devices with presence.
+#[derive(Serialize, ToSchema)]
+pub struct DevicesBody {
+    /// Server version.
+    pub version: u64,
+    /// Devices, sorted by id.
+    pub devices: Vec<DeviceView>,
+}
+
+/// The preferences document.
+#[derive(Serialize, ToSchema)]
+pub struct PreferencesBody {
+    /// Server version.
+    pub version: u64,
+    /// The document as JSON.
+    #[schema(value_type = Object)]
+    pub preferences: serde_json::Value,
+}
+
+enum Need {
+    Watchlist,
+    Preferences,
+    Both,
+}
+
+async fn read(
+    app: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    user: &str,
+    need: Need,
+) -> Result<UserView, ApiError> {
+    let principal = authenticate(app, headers, query)?;
+    check_user_id(user)?;
+    if !principal.can_read_user(user) {
+        return Err(ApiError::Forbidden(format!(
+            "this token may not read user {user}"
+        )));
+    }
+    let service = principal.has(Scope::ServiceRead);
+    let ok = service
+        || match need {
+            Need::Watchlist => principal.has(Scope::ReadWatchlist),
+            Need::Preferences => principal.has(Scope::ReadPreferences),
+            Need::Both => principal.has(Scope::ReadWatchlist) && principal.has(Scope::ReadPreferences),
+        };
+    if !ok {
+        return Err(ApiError::Forbidden("the token lacks the read scope for this resource".into()));
+    }
+    Ok(app.hub.read(user).await?)
+}
+
+fn authenticate(app: &AppState, headers: &HeaderMap, query: Option<&str>) -> Result<Principal, ApiError> {
+    let token = bearer_or_query(headers, query).ok_or(AuthError::MissingToken)?;
+    Ok(app.verifier.verify(&token)?)
+}
+
+fn check_user_id(user: &str) -> Result<(), ApiError> {
+    let ok = !user.is_empty()
+        && user.len() <= MAX_USER_ID_BYTES
+        && user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:@".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest {
+            code: "invalid_user_id",
+            message: format!("user ids are 1..={MAX_USER_ID_BYTES} bytes of [A-Za-z0-9-_.:@]"),
+        })
+    }
+}
+
+fn with_etag(version: u64, headers: &HeaderMap, body: impl Serialize) -> Response {
+    let etag = format!("\"{version}\"");
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == etag)
+    {
+        return StatusCode::NOT_MODIFIED.into_response();
+    }
+    let mut resp = Json(body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    resp
+}
+
+/// The user's whole state.
+#[utoipa::path(get, path = "/v1/users/{user}/state", tag = "users",
+    params(("user" = String, Path, description = "user id")),
+    responses((status = 200, description = "state; ETag is the version", body = UserView),
+        (status = 304, description = "not modified (If-None-Match)"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn state(
+    State(app): State<AppState>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let view = read(&app, &headers, q.as_deref(), &user, Need::Both).await?;
+    Ok(with_etag(view.version, &headers, &view))
+}
+
+/// The watchlist.
+#[utoipa::path(get, path = "/v1/users/{user}/watchlist", tag = "users",
+    params(("user" = String, Path, description = "user id")),
+    responses((status = 200, body = WatchlistBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn watchlist(
+    State(app): State<AppState>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let view = read(&app, &headers, q.as_deref(), &user, Need::Watchlist).await?;
+    let version = view.version;
+    Ok(with_etag(version, &headers, WatchlistBody { version, items: view.watchlist }))
+}
+
+/// All playback positions.
+#[utoipa::path(get, path = "/v1/users/{user}/playback", tag = "users",
+    params(("user" = String, Path, description = "user id")),
+    responses((status = 200, body = PlaybackBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn playback(
+    State(app): State<AppState>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let view = read(&app, &headers, q.as_deref(), &user, Need::Watchlist).await?;
+    let version = view.version;
+    Ok(with_etag(version, &headers, PlaybackBody { version, items: view.playback }))
+}
+
+/// One playback position.
+#[utoipa::path(get, path = "/v1/users/{user}/playback/{content}", tag = "users",
+    params(("user" = String, Path, description = "user id"), ("content" = String, Path, description = "content id")),
+    responses((status = 200, body = PlaybackView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn playback_one(
+    State(app): State<AppState>,
+    Path((user, content)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let content = ContentId::parse(&content).map_err(|e| ApiError::BadRequest {
+        code: "invalid_content_id",
+        message: e.to_string(),
+    })?;
+    let view = read(&app, &headers, q.as_deref(), &user, Need::Watchlist).await?;
+    let entry = view
+        .playback
+        .into_iter()
+        .find(|p| p.content == content.as_str())
+        .ok_or_else(|| ApiError::NotFound(format!("no playback position for {}", content.as_str())))?;
+    Ok(with_etag(view.version, &headers, entry))
+}
+
+/// Devices and presence.
+#[utoipa::path(get, path = "/v1/users/{user}/devices", tag = "users",
+    params(("user" = String, Path, description = "user id")),
+    responses((status = 200, body = DevicesBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn devices(
+    State(app): State<AppState>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let view = read(&app, &headers, q.as_deref(), &user, Need::Watchlist).await?;
+    Ok(Json(DevicesBody { version: view.version, devices: view.devices }).into_response())
+}
+
+/// The preferences document.
+#[utoipa::path(get, path = "/v1/users/{user}/preferences", tag = "users",
+    params(("user" = String, Path, description = "user id")),
+    responses((status = 200, body = PreferencesBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn preferences(
+    State(app): State<AppState>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let view = read(&app, &headers, q.as_deref(), &user, Need::Preferences).await?;
+    let version = view.version;
+    Ok(with_etag(version, &headers, PreferencesBody { version, preferences: view.preferences }))
+}
+
+/// Size figures of one user's state (service tokens only).
+#[utoipa::path(get, path = "/v1/admin/users/{user}/stats", tag = "admin",
+    params(("user" = String, Path, description = "user id")),
+    responses((status = 200, body = UserStats), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn stats(
+    State(app): State<AppState>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Json<UserStats>, ApiError> {
+    let principal = authenticate(&app, &headers, q.as_deref())?;
+    check_user_id(&user)?;
+    if !principal.has(Scope::ServiceRead) {
+        return Err(ApiError::Forbidden("admin reads need the service:read scope".into()));
+    }
+    Ok(Json(app.hub.stats(&user).await?))
+}

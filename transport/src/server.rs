@@ -1,0 +1,102 @@
+//! The HTTP server: state, router and the serve loop with graceful shutdown.
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+use baton_actors::Hub;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::Verifier;
+
+/// Socket settings of the device WebSocket.
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    /// Largest message (and frame) accepted from a device, in bytes.
+    pub max_message_bytes: usize,
+    /// Read buffer per connection. The library default (128 KiB) would cost
+    /// more than the whole per-device memory budget.
+    pub read_buffer_bytes: usize,
+    /// Write buffer per connection (frames are flushed beyond this).
+    pub write_buffer_bytes: usize,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 64 * 1024,
+            read_buffer_bytes: 4096,
+            write_buffer_bytes: 4096,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The actor system.
+    pub hub: Hub,
+    /// Token verification.
+    pub verifier: Verifier,
+    /// Socket settings.
+    pub transport: TransportConfig,
+    /// Metrics renderer.
+    pub metrics: PrometheusHandle,
+}
+
+/// All routes, with request ids and tracing spans.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/sync", get(crate::ws::sync))
+        .route("/v1/users/{user}/state", get(crate::rest::state))
+        .route("/v1/users/{user}/watchlist", get(crate::rest::watchlist))
+        .route("/v1/users/{user}/playback", get(crate::rest::playback))
+        .route("/v1/users/{user}/playback/{content}", get(crate::rest::playback_one))
+        .route("/v1/users/{user}/devices", get(crate::rest::devices))
+        .route("/v1/users/{user}/preferences", get(crate::rest::preferences))
+        .route("/v1/admin/users/{user}/stats", get(crate::rest::stats))
+        .route("/openapi.json", get(crate::openapi::openapi_json))
+        .route("/health/live", get(crate::health::live))
+        .route("/health/ready", get(crate::health::ready))
+        .route("/metrics", get(crate::health::metrics))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serve until `shutdown` resolves; then stop accepting, close every device
+/// with 1001, flush the actors and return.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let hub = state.hub.clone();
+    let app = router(state);
+    let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
+    let hub_for_drain = hub.clone();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: closing devices with 1001 and flushing");
+        hub_for_drain.shutdown(Duration::from_secs(10)).await;
+        let _ = drained_tx.send(());
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        signal.await;
+    });
+    let result = server.await;
+    let _ = drained_rx.await;
+    result
+}

@@ -1,0 +1,70 @@
+//! `GET /v1/sync`: the device WebSocket. Authentication and admission happen
+//! before the upgrade completes.
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use baton_actors::DeviceIdentity;
+
+use crate::auth::{bearer_or_query, AuthError, Scope};
+use crate::error::ApiError;
+use crate::server::AppState;
+
+/// Upgrade to the device protocol (see PROTOCOL.md).
+#[utoipa::path(get, path = "/v1/sync", tag = "sync",
+    params(("token" = Option<String>, Query, description = "JWT, for clients that cannot set headers")),
+    responses(
+        (status = 101, description = "switching to the device protocol"),
+        (status = 401, description = "missing or invalid token", body = crate::error::ErrorBody),
+        (status = 403, description = "token has no device", body = crate::error::ErrorBody),
+        (status = 503, description = "draining or overloaded; retry after the hint", body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn sync(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    match admit(&app, &headers, query.as_deref()) {
+        Ok((ident, permit)) => {
+            let cfg = &app.transport;
+            let hub = app.hub.clone();
+            upgrade
+                .read_buffer_size(cfg.read_buffer_bytes)
+                .write_buffer_size(cfg.write_buffer_bytes)
+                .max_write_buffer_size(cfg.write_buffer_bytes.max(cfg.max_message_bytes) * 2)
+                .max_message_size(cfg.max_message_bytes)
+                .max_frame_size(cfg.max_message_bytes)
+                .on_upgrade(move |socket| async move {
+                    let (stream, sink) = crate::socket::adapt(socket);
+                    baton_actors::run_session(hub, permit, ident, stream, sink).await;
+                })
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+fn admit(
+    app: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<(DeviceIdentity, baton_actors::ConnPermit), ApiError> {
+    let token = bearer_or_query(headers, query).ok_or(AuthError::MissingToken)?;
+    let principal = app.verifier.verify(&token)?;
+    let device = principal
+        .device
+        .clone()
+        .ok_or_else(|| ApiError::Forbidden("the sync socket needs a device token".into()))?;
+    let permit = app.hub.try_admit()?;
+    Ok((
+        DeviceIdentity {
+            user: principal.user.clone(),
+            device,
+            write_watchlist: principal.has(Scope::WriteWatchlist),
+            write_preferences: principal.has(Scope::WritePreferences),
+            playback_control: principal.has(Scope::PlaybackControl),
+        },
+        permit,
+    ))
+}
