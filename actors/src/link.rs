@@ -29,6 +29,8 @@ pub(crate) struct LinkShared {
     pub(crate) cap: usize,
     /// Set when the device actor stopped; wakes the reader.
     pub(crate) stopped: tokio::sync::Notify,
+    /// Wakes a device actor stuck in a socket write so it can stop now.
+    pub(crate) abort: tokio::sync::Notify,
 }
 
 /// The device did not read its frames fast enough and is being disconnected.
@@ -97,7 +99,9 @@ impl DeviceLink {
             Ordering::Acquire,
         );
         if code == CloseCode::SlowConsumer {
-            // The queue is stuck: skip what is queued and stop now.
+            // The queue is stuck: interrupt the write in progress, skip what
+            // is queued and stop now.
+            self.shared.abort.notify_one();
             self.actor.stop(None);
         } else {
             let _ = self.actor.cast(DeviceMsg::Close);
@@ -113,6 +117,7 @@ impl LinkShared {
             close_code: AtomicU16::new(0),
             cap,
             stopped: tokio::sync::Notify::new(),
+            abort: tokio::sync::Notify::new(),
         })
     }
 }

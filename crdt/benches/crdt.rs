@@ -22,13 +22,23 @@ fn cid(i: u64) -> ContentId {
 fn watchlist() -> OrSet<ContentId> {
     let mut s = OrSet::new();
     for i in 1..=N {
-        s.add(cid(i), Dot::new("tv-1", i), EntryMeta { added_at_ms: i }, &[]);
+        s.add(
+            cid(i),
+            Dot::new("tv-1", i),
+            EntryMeta { added_at_ms: i },
+            &[],
+        );
     }
     s
 }
 
 /// Times `f` only, around an untimed `reset`, so the set stays at 1,000.
-fn timed<S>(state: &mut S, iters: u64, mut f: impl FnMut(&mut S, u64), mut reset: impl FnMut(&mut S, u64)) -> Duration {
+fn timed<S>(
+    state: &mut S,
+    iters: u64,
+    mut f: impl FnMut(&mut S, u64),
+    mut reset: impl FnMut(&mut S, u64),
+) -> Duration {
     let mut total = Duration::ZERO;
     for k in 0..iters {
         let t = Instant::now();
@@ -50,7 +60,12 @@ fn orset(c: &mut Criterion) {
                 &mut s,
                 iters,
                 |s, k| {
-                    black_box(s.add(extra.clone(), Dot::new("phone", k + 1), EntryMeta::default(), &[]));
+                    black_box(s.add(
+                        extra.clone(),
+                        Dot::new("phone", k + 1),
+                        EntryMeta::default(),
+                        &[],
+                    ));
                 },
                 |s, k| {
                     s.remove(&extra, &[Dot::new("phone", k + 1)]);
@@ -65,10 +80,21 @@ fn orset(c: &mut Criterion) {
                 &mut s,
                 iters,
                 |s, k| {
-                    black_box(s.remove(&cid(500), &[Dot::new(if k == 0 { "tv-1" } else { "phone" }, if k == 0 { 500 } else { k })]));
+                    black_box(s.remove(
+                        &cid(500),
+                        &[Dot::new(
+                            if k == 0 { "tv-1" } else { "phone" },
+                            if k == 0 { 500 } else { k },
+                        )],
+                    ));
                 },
                 |s, k| {
-                    s.add(cid(500), Dot::new("phone", k + 1), EntryMeta::default(), &[]);
+                    s.add(
+                        cid(500),
+                        Dot::new("phone", k + 1),
+                        EntryMeta::default(),
+                        &[],
+                    );
                 },
             )
         })
@@ -79,7 +105,12 @@ fn orset(c: &mut Criterion) {
             let mut dst = base.clone();
             let mut total = Duration::ZERO;
             for k in 0..iters {
-                let add = src.add(extra.clone(), Dot::new("phone", 2 * k + 1), EntryMeta::default(), &[]);
+                let add = src.add(
+                    extra.clone(),
+                    Dot::new("phone", 2 * k + 1),
+                    EntryMeta::default(),
+                    &[],
+                );
                 let t = Instant::now();
                 dst.join(black_box(&add));
                 total += t.elapsed();
@@ -116,7 +147,11 @@ fn lww(c: &mut Criterion) {
         let mut t = N;
         b.iter(|| {
             t += 1;
-            black_box(m.set(keys[(t % N) as usize].clone(), t, Timestamp::new(NTP64(t), id)))
+            black_box(m.set(
+                keys[(t % N) as usize].clone(),
+                t,
+                Timestamp::new(NTP64(t), id),
+            ))
         })
     });
     g.bench_function("merge_delta", |b| {
@@ -129,7 +164,11 @@ fn lww(c: &mut Criterion) {
                 iters,
                 |dst, _| {
                     t += 1;
-                    let (d, _) = src.set(keys[(t % N) as usize].clone(), t, Timestamp::new(NTP64(t), id));
+                    let (d, _) = src.set(
+                        keys[(t % N) as usize].clone(),
+                        t,
+                        Timestamp::new(NTP64(t), id),
+                    );
                     dst.join(black_box(&d));
                 },
                 |_, _| {},
@@ -143,7 +182,11 @@ fn userdoc_1000() -> UserDoc {
     let mut doc = UserDoc::new();
     let now = NTP64(1 << 40);
     for i in 1..=N {
-        let op = Op::WatchlistAdd { content: cid(i), added_at_ms: i, observed: vec![] };
+        let op = Op::WatchlistAdd {
+            content: cid(i),
+            added_at_ms: i,
+            observed: vec![],
+        };
         doc.apply("tv-1", i, op, now, &Rules::default()).unwrap();
     }
     doc
@@ -158,9 +201,16 @@ fn userdoc(c: &mut Criterion) {
         let mut doc = base.clone();
         b.iter(|| {
             let seq = doc.next_seq("phone");
-            let add = Op::WatchlistAdd { content: cid(999_999), added_at_ms: 1, observed: vec![] };
+            let add = Op::WatchlistAdd {
+                content: cid(999_999),
+                added_at_ms: 1,
+                observed: vec![],
+            };
             let r = doc.apply("phone", seq, add, now, &rules).unwrap();
-            let rm = Op::WatchlistRemove { content: cid(999_999), observed: vec![Dot::new("phone", seq)] };
+            let rm = Op::WatchlistRemove {
+                content: cid(999_999),
+                observed: vec![Dot::new("phone", seq)],
+            };
             black_box(doc.apply("phone", seq + 1, rm, now, &rules).unwrap());
             r
         })
@@ -171,9 +221,13 @@ fn userdoc(c: &mut Criterion) {
         b.iter(|| {
             t += 1;
             let op = Op::Playback {
-                content: cid(t % N + 1), position_ms: t, duration_ms: 5_400_000,
-                state: PlayState::Paused, ts: Hlc::for_device("tv-1", NTP64(t)),
-                lease: None, take_lease: false,
+                content: cid(t % N + 1),
+                position_ms: t,
+                duration_ms: 5_400_000,
+                state: PlayState::Paused,
+                ts: Hlc::for_device("tv-1", NTP64(t)),
+                lease: None,
+                take_lease: false,
             };
             let seq = doc.next_seq("tv-1");
             black_box(doc.apply("tv-1", seq, op, now, &rules).unwrap())
@@ -186,12 +240,33 @@ fn sample_deltas() -> Vec<(&'static str, LoggedOp)> {
     let mut doc = UserDoc::new();
     let now = NTP64(1_732_560_000u64 << 32);
     let ops = [
-        ("watchlist_add", Op::WatchlistAdd { content: cid(123_456), added_at_ms: 1_732_560_000_000, observed: vec![] }),
-        ("watchlist_remove", Op::WatchlistRemove { content: cid(123_456), observed: vec![Dot::new("tv-1", 1)] }),
-        ("playback", Op::Playback {
-            content: cid(123_456), position_ms: 1_234_567, duration_ms: 5_400_000,
-            state: PlayState::Paused, ts: Hlc::for_device("tv-1", now), lease: None, take_lease: false,
-        }),
+        (
+            "watchlist_add",
+            Op::WatchlistAdd {
+                content: cid(123_456),
+                added_at_ms: 1_732_560_000_000,
+                observed: vec![],
+            },
+        ),
+        (
+            "watchlist_remove",
+            Op::WatchlistRemove {
+                content: cid(123_456),
+                observed: vec![Dot::new("tv-1", 1)],
+            },
+        ),
+        (
+            "playback",
+            Op::Playback {
+                content: cid(123_456),
+                position_ms: 1_234_567,
+                duration_ms: 5_400_000,
+                state: PlayState::Paused,
+                ts: Hlc::for_device("tv-1", now),
+                lease: None,
+                take_lease: false,
+            },
+        ),
     ];
     ops.into_iter()
         .map(|(name, op)| {
@@ -215,7 +290,9 @@ fn codec(c: &mut Criterion) {
             String::from_utf8_lossy(&op_bytes),
             logged_bytes.len()
         );
-        g.bench_function(format!("encode_{name}"), |b| b.iter(|| serde_json::to_vec(black_box(&l)).unwrap()));
+        g.bench_function(format!("encode_{name}"), |b| {
+            b.iter(|| serde_json::to_vec(black_box(&l)).unwrap())
+        });
         g.bench_function(format!("decode_{name}"), |b| {
             b.iter(|| serde_json::from_slice::<LoggedOp>(black_box(&logged_bytes)).unwrap())
         });
@@ -225,7 +302,11 @@ fn codec(c: &mut Criterion) {
 
 /// The same stream in Automerge: a map "watchlist" (content -> added_at) and
 /// a map "positions" (content -> position), one change per op.
-fn automerge_doc() -> (AutoCommit, baton_crdt::automerge::ObjId, baton_crdt::automerge::ObjId) {
+fn automerge_doc() -> (
+    AutoCommit,
+    baton_crdt::automerge::ObjId,
+    baton_crdt::automerge::ObjId,
+) {
     let mut doc = AutoCommit::new().with_actor(baton_crdt::automerge::ActorId::from(b"tv-1"));
     let wl = doc.put_object(ROOT, "watchlist", ObjType::Map).unwrap();
     let pos = doc.put_object(ROOT, "positions", ObjType::Map).unwrap();
@@ -292,7 +373,9 @@ fn automerge(c: &mut Criterion) {
     g.bench_function("merge_change", |b| {
         b.iter_custom(|iters| {
             let mut src = base.clone();
-            let mut dst = base.clone().with_actor(baton_crdt::automerge::ActorId::from(b"server"));
+            let mut dst = base
+                .clone()
+                .with_actor(baton_crdt::automerge::ActorId::from(b"server"));
             let wl2 = wl.clone();
             let mut total = Duration::ZERO;
             for k in 0..iters {
@@ -304,7 +387,8 @@ fn automerge(c: &mut Criterion) {
                 total += t.elapsed();
                 src.delete(&wl2, "movie:999999").unwrap();
                 src.commit();
-                dst.apply_changes([src.get_last_local_change().unwrap()]).unwrap();
+                dst.apply_changes([src.get_last_local_change().unwrap()])
+                    .unwrap();
             }
             total
         })

@@ -94,6 +94,7 @@ impl<'de> Deserialize<'de> for Hlc {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

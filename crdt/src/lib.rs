@@ -68,9 +68,9 @@ pub use lww::{LwwDelta, LwwMap, Register};
 pub use op::{Op, PlayState, B64};
 pub use orset::{EntryMeta, OrSet, OrSetDelta};
 pub use prefs::{Preferences, MAX_CHANGE_BATCH_BYTES};
+pub use uhlc;
 pub use user::{
     DeviceInfo, DocStats, Lease, LoggedOp, Outcome, PlaybackEntry, Rules, UserDoc, WatchlistItem,
     MAX_DEVICE_ID_LEN, RETIRED_REPLICA,
 };
-pub use uhlc;
 pub use vv::VersionVector;

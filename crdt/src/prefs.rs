@@ -144,6 +144,7 @@ fn bad(e: &dyn std::fmt::Display) -> CrdtError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use automerge::transaction::Transactable;
@@ -160,7 +161,7 @@ mod tests {
             })
             .unwrap();
         let mut srv = Preferences::new();
-        srv.apply(&[c.clone()]).unwrap();
+        srv.apply(std::slice::from_ref(&c)).unwrap();
         srv.apply(&[c]).unwrap(); // idempotent
         assert_eq!(
             srv.to_json(),
@@ -178,8 +179,14 @@ mod tests {
         let c2 = dev.local_change(|tx| tx.put(ROOT, "b", 2)).unwrap();
         let mut srv = Preferences::new();
         let before = srv.clone();
-        assert_eq!(srv.apply(&[c2.clone()]).unwrap_err().code(), "bad_change");
-        assert_eq!(srv.apply(&[vec![1u8, 2, 3]]).unwrap_err().code(), "bad_change");
+        assert_eq!(
+            srv.apply(std::slice::from_ref(&c2)).unwrap_err().code(),
+            "bad_change"
+        );
+        assert_eq!(
+            srv.apply(&[vec![1u8, 2, 3]]).unwrap_err().code(),
+            "bad_change"
+        );
         let big = vec![vec![0u8; MAX_CHANGE_BATCH_BYTES + 1]];
         assert_eq!(srv.apply(&big).unwrap_err().code(), "too_large");
         assert_eq!(srv, before);

@@ -1,5 +1,7 @@
 //! LwwMap properties: lattice laws, deltas vs full states, convergence.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use baton_crdt::uhlc::{Timestamp, ID, NTP64};

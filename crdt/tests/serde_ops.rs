@@ -1,5 +1,7 @@
 //! Wire forms: every Op variant round-trips; malformed input is refused.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use baton_crdt::uhlc::NTP64;
@@ -65,7 +67,10 @@ fn every_variant_round_trips() {
             op,
         };
         let j = serde_json::to_string(&logged).expect("encode");
-        assert_eq!(serde_json::from_str::<LoggedOp>(&j).expect("decode"), logged);
+        assert_eq!(
+            serde_json::from_str::<LoggedOp>(&j).expect("decode"),
+            logged
+        );
     }
 }
 
@@ -79,11 +84,17 @@ fn wire_shapes() {
     );
     let v = serde_json::to_value(&all_variants()[3]).expect("encode");
     assert_eq!(v["state"], "paused");
-    assert!(v["ts"].as_str().expect("text").starts_with("7386690599959157260/"));
+    assert!(v["ts"]
+        .as_str()
+        .expect("text")
+        .starts_with("7386690599959157260/"));
     let v = serde_json::to_value(&all_variants()[5]).expect("encode");
     assert_eq!(v["changes"], json!(["AAEC/w==", ""]));
     let vv: VersionVector = [("tv-1".to_string(), 17)].into_iter().collect();
-    assert_eq!(serde_json::to_value(&vv).expect("encode"), json!({"tv-1": 17}));
+    assert_eq!(
+        serde_json::to_value(&vv).expect("encode"),
+        json!({"tv-1": 17})
+    );
     let parsed: Op = serde_json::from_value(
         json!({"kind": "watchlist_add", "content": "m:1", "added_at_ms": 3}),
     )
@@ -111,7 +122,10 @@ fn malformed_ops_are_refused() {
         json!({"kind": "preferences", "changes": ["***"]}),
     ];
     for b in bad {
-        assert!(serde_json::from_value::<Op>(b.clone()).is_err(), "accepted {b}");
+        assert!(
+            serde_json::from_value::<Op>(b.clone()).is_err(),
+            "accepted {b}"
+        );
     }
 }
 
@@ -124,21 +138,46 @@ fn op() -> impl Strategy<Value = Op> {
         Just(PlayState::Ended)
     ];
     prop_oneof![
-        (content.clone(), any::<u64>(), prop::collection::vec(dot.clone(), 0..3)).prop_map(
-            |(content, added_at_ms, observed)| Op::WatchlistAdd { content, added_at_ms, observed }
-        ),
+        (
+            content.clone(),
+            any::<u64>(),
+            prop::collection::vec(dot.clone(), 0..3)
+        )
+            .prop_map(|(content, added_at_ms, observed)| Op::WatchlistAdd {
+                content,
+                added_at_ms,
+                observed
+            }),
         (content.clone(), prop::collection::vec(dot, 0..3))
             .prop_map(|(content, observed)| Op::WatchlistRemove { content, observed }),
-        (content, any::<u64>(), any::<u64>(), state, any::<u64>(), "[a-z]{1,6}",
-         any::<Option<u64>>(), any::<bool>())
-            .prop_map(|(content, position_ms, duration_ms, state, t, dev, lease, take_lease)| {
-                Op::Playback {
-                    content, position_ms, duration_ms, state,
-                    ts: Hlc::for_device(&dev, NTP64(t)), lease, take_lease,
+        (
+            content,
+            any::<u64>(),
+            any::<u64>(),
+            state,
+            any::<u64>(),
+            "[a-z]{1,6}",
+            any::<Option<u64>>(),
+            any::<bool>()
+        )
+            .prop_map(
+                |(content, position_ms, duration_ms, state, t, dev, lease, take_lease)| {
+                    Op::Playback {
+                        content,
+                        position_ms,
+                        duration_ms,
+                        state,
+                        ts: Hlc::for_device(&dev, NTP64(t)),
+                        lease,
+                        take_lease,
+                    }
                 }
-            }),
-        prop::collection::vec(prop::collection::vec(any::<u8>(), 0..20), 0..3)
-            .prop_map(|cs| Op::Preferences { changes: cs.into_iter().map(B64).collect() }),
+            ),
+        prop::collection::vec(prop::collection::vec(any::<u8>(), 0..20), 0..3).prop_map(|cs| {
+            Op::Preferences {
+                changes: cs.into_iter().map(B64).collect(),
+            }
+        }),
     ]
 }
 

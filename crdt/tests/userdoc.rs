@@ -1,6 +1,8 @@
 //! UserDoc behaviour: seq discipline, skew bound, leases, LWW, preferences,
 //! snapshots, replay, device registry and retirement.
 
+#![allow(clippy::unwrap_used)]
+
 use baton_crdt::automerge::transaction::Transactable;
 use baton_crdt::automerge::ROOT;
 use baton_crdt::uhlc::NTP64;
@@ -115,7 +117,13 @@ fn gap_is_refused_without_consuming_the_seq() {
         .apply("tv", 3, add("m:2", vec![]), NOW, &Rules::default())
         .unwrap_err();
     assert_eq!(e.code(), "seq_gap");
-    assert_eq!(e, baton_crdt::CrdtError::SeqGap { expected: 2, got: 3 });
+    assert_eq!(
+        e,
+        baton_crdt::CrdtError::SeqGap {
+            expected: 2,
+            got: 3
+        }
+    );
     assert_eq!(doc, before);
     ok(&mut doc, "tv", add("m:2", vec![]));
     assert_eq!(doc.watchlist().len(), 2);
@@ -127,8 +135,18 @@ fn bad_device_ids_and_seq_zero_are_invalid() {
     let r = Rules::default();
     let e = doc.apply(RETIRED_REPLICA, 1, add("m:1", vec![]), NOW, &r);
     assert_eq!(e.unwrap_err().code(), "invalid_op");
-    assert_eq!(doc.apply("", 1, add("m:1", vec![]), NOW, &r).unwrap_err().code(), "invalid_op");
-    assert_eq!(doc.apply("tv", 0, add("m:1", vec![]), NOW, &r).unwrap_err().code(), "invalid_op");
+    assert_eq!(
+        doc.apply("", 1, add("m:1", vec![]), NOW, &r)
+            .unwrap_err()
+            .code(),
+        "invalid_op"
+    );
+    assert_eq!(
+        doc.apply("tv", 0, add("m:1", vec![]), NOW, &r)
+            .unwrap_err()
+            .code(),
+        "invalid_op"
+    );
     assert_eq!(doc, UserDoc::new());
 }
 
@@ -138,15 +156,30 @@ fn skew_bound_is_inclusive() {
     let bound = NOW.0 + (5u64 << 32);
     let mut doc = UserDoc::new();
     let at = play("tv", "m:1", 1, PlayState::Paused, bound);
-    assert!(matches!(doc.apply("tv", 1, at, NOW, &rules), Ok(Outcome::Applied(..))));
+    assert!(matches!(
+        doc.apply("tv", 1, at, NOW, &rules),
+        Ok(Outcome::Applied(..))
+    ));
     let beyond = play("tv", "m:1", 2, PlayState::Paused, bound + 1);
     assert_eq!(err(&mut doc, "tv", beyond), "clock_skew");
     let tight = Rules {
         max_clock_skew: std::time::Duration::ZERO,
     };
-    let e = doc.apply("tv", 2, play("tv", "m:1", 3, PlayState::Paused, NOW.0 + 1), NOW, &tight);
+    let e = doc.apply(
+        "tv",
+        2,
+        play("tv", "m:1", 3, PlayState::Paused, NOW.0 + 1),
+        NOW,
+        &tight,
+    );
     assert_eq!(e.unwrap_err().code(), "clock_skew");
-    let e = doc.apply("tv", 2, play("tv", "m:1", 3, PlayState::Paused, NOW.0), NOW, &tight);
+    let e = doc.apply(
+        "tv",
+        2,
+        play("tv", "m:1", 3, PlayState::Paused, NOW.0),
+        NOW,
+        &tight,
+    );
     assert!(e.is_ok());
 }
 
@@ -160,8 +193,16 @@ fn timestamp_must_carry_the_device_id() {
 #[test]
 fn lww_keeps_the_newest_and_absorbs_older() {
     let mut doc = UserDoc::new();
-    ok(&mut doc, "tv", play("tv", "m:1", 500, PlayState::Paused, 20));
-    let (l, _) = ok(&mut doc, "tv", play("tv", "m:1", 100, PlayState::Paused, 10));
+    ok(
+        &mut doc,
+        "tv",
+        play("tv", "m:1", 500, PlayState::Paused, 20),
+    );
+    let (l, _) = ok(
+        &mut doc,
+        "tv",
+        play("tv", "m:1", 100, PlayState::Paused, 10),
+    );
     assert_eq!(l.version, 2, "older write consumes its seq");
     let p = doc.playback_of("m:1").expect("register");
     assert_eq!((p.position_ms, p.device.as_str()), (500, "tv"));
@@ -175,28 +216,68 @@ fn lease_rules() {
     let mut doc = UserDoc::new();
     // Playing with no holder grants the lease.
     let (_, lease) = ok(&mut doc, "tv", play("tv", "m:1", 0, PlayState::Playing, 1));
-    assert_eq!(lease, Some(Lease { device: "tv".into(), token: 1 }));
+    assert_eq!(
+        lease,
+        Some(Lease {
+            device: "tv".into(),
+            token: 1
+        })
+    );
     // Holder keeps playing: no change reported.
     let (_, lease) = ok(&mut doc, "tv", play("tv", "m:1", 9, PlayState::Playing, 2));
     assert_eq!(lease, None);
     // Another device without take_lease is refused.
-    assert_eq!(err(&mut doc, "phone", play("phone", "m:1", 5, PlayState::Paused, 3)), "lease_held");
+    assert_eq!(
+        err(
+            &mut doc,
+            "phone",
+            play("phone", "m:1", 5, PlayState::Paused, 3)
+        ),
+        "lease_held"
+    );
     // take_lease moves it with token + 1.
-    let take = with_lease(play("phone", "m:1", 5, PlayState::Playing, 3), Some(1), true);
+    let take = with_lease(
+        play("phone", "m:1", 5, PlayState::Playing, 3),
+        Some(1),
+        true,
+    );
     let (_, lease) = ok(&mut doc, "phone", take);
-    assert_eq!(lease, Some(Lease { device: "phone".into(), token: 2 }));
+    assert_eq!(
+        lease,
+        Some(Lease {
+            device: "phone".into(),
+            token: 2
+        })
+    );
     // The TV presenting token 1 is fenced off, even with take_lease.
     let stale = with_lease(play("tv", "m:1", 9, PlayState::Playing, 4), Some(1), true);
     assert_eq!(err(&mut doc, "tv", stale), "stale_lease");
     // Ended by a non-holder is refused; by the holder releases.
-    assert_eq!(err(&mut doc, "tv", play("tv", "m:1", 9, PlayState::Ended, 5)), "lease_held");
-    ok(&mut doc, "phone", play("phone", "m:1", 10_000, PlayState::Ended, 6));
+    assert_eq!(
+        err(&mut doc, "tv", play("tv", "m:1", 9, PlayState::Ended, 5)),
+        "lease_held"
+    );
+    ok(
+        &mut doc,
+        "phone",
+        play("phone", "m:1", 10_000, PlayState::Ended, 6),
+    );
     assert_eq!(doc.lease(), None);
     // Server-side handoff and release.
-    assert_eq!(doc.handoff_lease("tv"), Lease { device: "tv".into(), token: 3 });
+    assert_eq!(
+        doc.handoff_lease("tv"),
+        Lease {
+            device: "tv".into(),
+            token: 3
+        }
+    );
     assert!(!doc.release_lease("phone"));
     assert!(doc.release_lease("tv"));
-    let (_, lease) = ok(&mut doc, "web", play("web", "m:2", 0, PlayState::Playing, 7));
+    let (_, lease) = ok(
+        &mut doc,
+        "web",
+        play("web", "m:2", 0, PlayState::Playing, 7),
+    );
     assert_eq!(lease.map(|l| l.token), Some(4), "tokens never go back");
 }
 
@@ -217,7 +298,11 @@ fn concurrent_add_wins_over_remove() {
     ok(&mut doc, "web", add("m:2", vec![]));
     ok(&mut doc, "tv", remove("m:2", vec![Dot::new("phone", 1)]));
     assert_eq!(doc.watchlist().len(), 2);
-    ok(&mut doc, "tv", remove("m:1", vec![tv_dot, Dot::new("phone", 1)]));
+    ok(
+        &mut doc,
+        "tv",
+        remove("m:1", vec![tv_dot, Dot::new("phone", 1)]),
+    );
     assert_eq!(doc.watchlist().len(), 1);
     assert_eq!(doc.stats().watchlist_len, 1);
 }
@@ -225,16 +310,32 @@ fn concurrent_add_wins_over_remove() {
 #[test]
 fn preferences_apply_and_refuse_bad_changes() {
     let mut dev = Preferences::for_actor(b"phone");
-    let c1 = dev.local_change(|tx| tx.put(ROOT, "subtitles", "de")).expect("change");
-    let c2 = dev.local_change(|tx| tx.put(ROOT, "autoplay", false)).expect("change");
+    let c1 = dev
+        .local_change(|tx| tx.put(ROOT, "subtitles", "de"))
+        .expect("change");
+    let c2 = dev
+        .local_change(|tx| tx.put(ROOT, "autoplay", false))
+        .expect("change");
     let mut doc = UserDoc::new();
-    let only_c2 = Op::Preferences { changes: vec![B64(c2.clone())] };
+    let only_c2 = Op::Preferences {
+        changes: vec![B64(c2.clone())],
+    };
     assert_eq!(err(&mut doc, "phone", only_c2), "bad_change");
-    let junk = Op::Preferences { changes: vec![B64(vec![0x85, 0x6f, 0x4a, 0x83, 1])] };
+    let junk = Op::Preferences {
+        changes: vec![B64(vec![0x85, 0x6f, 0x4a, 0x83, 1])],
+    };
     assert_eq!(err(&mut doc, "phone", junk), "bad_change");
-    let big = Op::Preferences { changes: vec![B64(vec![0; 64 * 1024 + 1])] };
+    let big = Op::Preferences {
+        changes: vec![B64(vec![0; 64 * 1024 + 1])],
+    };
     assert_eq!(err(&mut doc, "phone", big), "too_large");
-    ok(&mut doc, "phone", Op::Preferences { changes: vec![B64(c1), B64(c2)] });
+    ok(
+        &mut doc,
+        "phone",
+        Op::Preferences {
+            changes: vec![B64(c1), B64(c2)],
+        },
+    );
     assert_eq!(
         doc.preferences_json(),
         serde_json::json!({"subtitles": "de", "autoplay": false})
@@ -246,13 +347,28 @@ fn busy_doc() -> (UserDoc, Vec<LoggedOp>) {
     let mut doc = UserDoc::new();
     let mut log = vec![];
     let mut dev = Preferences::for_actor(b"phone");
-    let c = dev.local_change(|tx| tx.put(ROOT, "lang", "en")).expect("change");
+    let c = dev
+        .local_change(|tx| tx.put(ROOT, "lang", "en"))
+        .expect("change");
     log.push(ok(&mut doc, "tv", add("m:1", vec![])).0);
     log.push(ok(&mut doc, "phone", add("m:2", vec![])).0);
     log.push(ok(&mut doc, "tv", play("tv", "m:1", 42, PlayState::Playing, 1)).0);
-    log.push(ok(&mut doc, "phone", Op::Preferences { changes: vec![B64(c)] }).0);
+    log.push(
+        ok(
+            &mut doc,
+            "phone",
+            Op::Preferences {
+                changes: vec![B64(c)],
+            },
+        )
+        .0,
+    );
     log.push(ok(&mut doc, "phone", remove("m:1", vec![Dot::new("tv", 1)])).0);
-    let take = with_lease(play("phone", "m:2", 7, PlayState::Playing, 2), Some(1), true);
+    let take = with_lease(
+        play("phone", "m:2", 7, PlayState::Playing, 2),
+        Some(1),
+        true,
+    );
     log.push(ok(&mut doc, "phone", take).0);
     (doc, log)
 }
@@ -274,8 +390,8 @@ fn replay_of_the_log_equals_live_state_and_is_idempotent() {
     for e in &log[..3] {
         part.replay(e).expect("replay");
     }
-    let mut resumed = UserDoc::from_snapshot_bytes(&part.to_snapshot_bytes().expect("enc"))
-        .expect("dec");
+    let mut resumed =
+        UserDoc::from_snapshot_bytes(&part.to_snapshot_bytes().expect("enc")).expect("dec");
     for e in &log {
         resumed.replay(e).expect("replay");
     }
@@ -327,7 +443,11 @@ fn retirement_restamps_dots_and_old_observations_still_remove() {
     doc.register_device("phone", info("mobile", 0));
     ok(&mut doc, "old-tv", add("m:1", vec![]));
     ok(&mut doc, "old-tv", add("m:2", vec![]));
-    ok(&mut doc, "old-tv", play("old-tv", "m:1", 3, PlayState::Playing, 1));
+    ok(
+        &mut doc,
+        "old-tv",
+        play("old-tv", "m:1", 3, PlayState::Playing, 1),
+    );
     ok(&mut doc, "phone", add("m:3", vec![]));
     doc.touch_device("phone", 900);
 
@@ -349,11 +469,19 @@ fn retirement_restamps_dots_and_old_observations_still_remove() {
     assert_eq!(doc.vv().get(RETIRED_REPLICA), 2);
 
     // The phone was offline-ish and still names the old dot: it works.
-    ok(&mut doc, "phone", remove("m:1", vec![Dot::new("old-tv", 1)]));
+    ok(
+        &mut doc,
+        "phone",
+        remove("m:1", vec![Dot::new("old-tv", 1)]),
+    );
     assert!(!doc.watchlist_set().contains("m:1"));
     // A re-add that observed the old dot supersedes the re-stamped one.
     ok(&mut doc, "phone", add("m:2", vec![Dot::new("old-tv", 2)]));
-    let dots: Vec<String> = doc.watchlist_set().dots_of("m:2").map(|(d, _)| d.device.clone()).collect();
+    let dots: Vec<String> = doc
+        .watchlist_set()
+        .dots_of("m:2")
+        .map(|(d, _)| d.device.clone())
+        .collect();
     assert_eq!(dots, vec!["phone".to_string()]);
 
     // Snapshot keeps the translation state.
@@ -362,7 +490,13 @@ fn retirement_restamps_dots_and_old_observations_still_remove() {
 
     // The retired device comes back: its old counter is a gap, seq 1 works.
     let e = doc.apply("old-tv", 4, add("m:9", vec![]), NOW, &Rules::default());
-    assert_eq!(e, Err(baton_crdt::CrdtError::SeqGap { expected: 1, got: 4 }));
+    assert_eq!(
+        e,
+        Err(baton_crdt::CrdtError::SeqGap {
+            expected: 1,
+            got: 4
+        })
+    );
     ok(&mut doc, "old-tv", add("m:9", vec![]));
     assert!(doc.watchlist_set().contains("m:9"));
     // Nothing retires a device that is kept online or recently seen.

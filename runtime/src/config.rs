@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 pub use actors::ActorsSection;
 pub use auth::AuthSection;
 pub use limits::LimitsSection;
-pub use log::{LogFormat, LogSection};
+pub use log::LogSection;
 pub use sessions::SessionsSection;
 pub use store::StoreSection;
 
@@ -102,7 +102,7 @@ impl Config {
     /// Extracts and validates.
     pub fn from_figment(figment: Figment) -> anyhow::Result<Config> {
         let config: Config = figment.extract().map_err(|errors| {
-            let all: Vec<String> = errors.into_iter().map(|e| e.to_string()).collect();
+            let all: Vec<String> = errors.into_iter().map(|e| describe(&e)).collect();
             anyhow::anyhow!("invalid configuration: {}", all.join("; "))
         })?;
         config.validate()?;
@@ -133,11 +133,32 @@ impl Config {
     }
 }
 
+/// `limits.max-message-bytes: <what is wrong> (in <source>)`: figment's own
+/// message would show environment keys in their raw, upper-case form.
+fn describe(e: &figment::Error) -> String {
+    let key = e.path.join(".");
+    let origin = e.metadata.as_ref().map(|m| match &m.source {
+        Some(source) => format!("{} {source}", m.name),
+        None => m.name.to_string(),
+    });
+    match (key.is_empty(), origin) {
+        (true, None) => e.kind.to_string(),
+        (true, Some(origin)) => format!("{} (in {origin})", e.kind),
+        (false, None) => format!("{key}: {}", e.kind),
+        (false, Some(origin)) => format!("{key}: {} (in {origin})", e.kind),
+    }
+}
+
 /// `BATON_A__B_C` -> `a.b-c`; `BATON_DATABASE_URL` -> `store.database-url`.
 fn env_provider() -> Env {
     Env::prefixed("BATON_")
         .map(|key| {
-            let key = key.as_str().replace("__", ".").replace('_', "-");
+            // Keys reach this mapper before figment lowercases them.
+            let key = key
+                .as_str()
+                .to_ascii_lowercase()
+                .replace("__", ".")
+                .replace('_', "-");
             match key.as_str() {
                 "database-url" => "store.database-url".into(),
                 _ => key.into(),

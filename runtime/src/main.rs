@@ -9,13 +9,24 @@ mod devkey;
 mod serve;
 mod token_cmd;
 
+use std::process::ExitCode;
+
 use clap::Parser as _;
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     config.log.init()?;
     match cli.command {

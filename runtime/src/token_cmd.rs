@@ -95,8 +95,10 @@ mod tests {
     #[tokio::test]
     async fn minted_dev_token_verifies_with_the_served_config() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut cfg = Config::default();
-        cfg.data_dir = dir.path().join("data");
+        let cfg = Config {
+            data_dir: dir.path().join("data"),
+            ..Config::default()
+        };
         let token = run(&cfg, &args(false, vec![])).expect("mints");
         let auth = cfg.auth.to_auth_config(&cfg.data_dir).expect("auth config");
         let verifier = Verifier::new(auth).await.expect("verifier");

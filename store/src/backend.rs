@@ -2,6 +2,7 @@
 //! transaction are written once ([`with_pool!`]); only connecting and the bulk insert of
 //! log rows differ ([`sqlite`], [`postgres`]).
 
+mod bulk;
 mod postgres;
 mod row;
 mod sql;

@@ -69,7 +69,15 @@ impl Actor for DeviceActor {
                 return Ok(());
             }
         };
-        match tokio::time::timeout(self.write_timeout, state.sink.send(out)).await {
+        let write = tokio::time::timeout(self.write_timeout, state.sink.send(out));
+        let result = tokio::select! {
+            r = write => r,
+            () = state.shared.abort.notified() => {
+                myself.stop(None);
+                return Ok(());
+            }
+        };
+        match result {
             Ok(Ok(())) => {}
             Ok(Err(_)) => myself.stop(None),
             Err(_) => {

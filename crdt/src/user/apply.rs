@@ -48,7 +48,9 @@ impl UserDoc {
                     reason: format!("timestamp id {} is not the id of device {device}", ts.id()),
                 });
             }
-            let limit = now.0.saturating_add(duration_to_ntp64(rules.max_clock_skew));
+            let limit = now
+                .0
+                .saturating_add(duration_to_ntp64(rules.max_clock_skew));
             if ts.time().0 > limit {
                 return Err(CrdtError::ClockSkew {
                     ts: ts.time().0,
@@ -172,7 +174,11 @@ impl UserDoc {
             return Cow::Borrowed(observed);
         }
         let mut out = observed.to_vec();
-        out.extend(observed.iter().filter_map(|d| self.retired_dots.get(d).cloned()));
+        out.extend(
+            observed
+                .iter()
+                .filter_map(|d| self.retired_dots.get(d).cloned()),
+        );
         Cow::Owned(out)
     }
 
@@ -189,7 +195,9 @@ impl UserDoc {
 fn check_device(device: &str) -> Result<(), CrdtError> {
     if device.is_empty() || device.len() > MAX_DEVICE_ID_LEN || device.starts_with('~') {
         return Err(CrdtError::InvalidOp {
-            reason: format!("bad device id {device:?}: 1..={MAX_DEVICE_ID_LEN} bytes, no leading '~'"),
+            reason: format!(
+                "bad device id {device:?}: 1..={MAX_DEVICE_ID_LEN} bytes, no leading '~'"
+            ),
         });
     }
     Ok(())

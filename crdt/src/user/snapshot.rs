@@ -1,7 +1,9 @@
 //! Snapshot form of `UserDoc` (JSON; preferences as base64 automerge bytes).
 
 use super::{Lease, PlaybackValue, UserDoc};
-use crate::{ContentId, CrdtError, DeviceInfo, Dot, LwwMap, OrSet, Preferences, VersionVector, B64};
+use crate::{
+    ContentId, CrdtError, DeviceInfo, Dot, LwwMap, OrSet, Preferences, VersionVector, B64,
+};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 

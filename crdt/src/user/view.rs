@@ -23,7 +23,9 @@ impl UserDoc {
 
     /// The playback register of one content id.
     pub fn playback_of(&self, content: &str) -> Option<PlaybackEntry> {
-        self.playback.get_key_value(content).map(|(c, r)| entry(c, r))
+        self.playback
+            .get_key_value(content)
+            .map(|(c, r)| entry(c, r))
     }
 
     /// The preferences document as JSON.

@@ -1,10 +1,14 @@
 //! Layering and validation, in figment jails (private cwd and environment).
 
+// `Jail::expect_with` closures must return figment's (large) error type.
+#![allow(clippy::result_large_err)]
+
 use std::path::Path;
 
 use figment::Jail;
 
-use super::{Config, LogFormat};
+use super::log::LogFormat;
+use super::Config;
 
 fn load(path: Option<&str>) -> Result<Config, figment::Error> {
     Config::load(path.map(Path::new)).map_err(|e| e.to_string().into())

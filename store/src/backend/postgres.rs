@@ -4,7 +4,6 @@
 //! here so a server-wide `off` cannot silently weaken acknowledged writes): `COMMIT`
 //! returns only after the WAL is flushed.
 
-use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -46,44 +45,29 @@ pub(crate) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
 }
 
 /// Inserts `rows`; `result[i]` is false if row `i`'s `(user, version)` existed before or
-/// appears earlier in `rows` (the first occurrence wins, as with row-by-row inserts).
+/// appears earlier in `rows`.
 pub(crate) async fn insert_rows(
     conn: &mut PgConnection,
     rows: &[&LogEntry],
 ) -> Result<Vec<bool>, sqlx::Error> {
-    let mut seen = HashSet::with_capacity(rows.len());
-    let mut first = Vec::with_capacity(rows.len());
-    let (mut users, mut versions, mut devices) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut seqs, mut ats, mut payloads) = (Vec::new(), Vec::new(), Vec::new());
-    for e in rows {
-        let (version, seq) = super::entry_keys(e)?;
-        let is_first = seen.insert((e.user.as_str(), version));
-        first.push(is_first);
-        if is_first {
-            users.push(e.user.as_str());
-            versions.push(version);
-            devices.push(e.device.as_str());
-            seqs.push(seq);
-            ats.push(e.at_ms);
-            payloads.push(e.payload.as_slice());
-        }
-    }
+    let plan = super::bulk::plan(rows)?;
+    let u = &plan.unique;
     let written: Vec<(String, i64)> = sqlx::query_as(INSERT_MANY)
-        .bind(users)
-        .bind(versions)
-        .bind(devices)
-        .bind(seqs)
-        .bind(ats)
-        .bind(payloads)
+        .bind(u.iter().map(|r| r.entry.user.as_str()).collect::<Vec<_>>())
+        .bind(u.iter().map(|r| r.version).collect::<Vec<_>>())
+        .bind(
+            u.iter()
+                .map(|r| r.entry.device.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(u.iter().map(|r| r.seq).collect::<Vec<_>>())
+        .bind(u.iter().map(|r| r.entry.at_ms).collect::<Vec<_>>())
+        .bind(
+            u.iter()
+                .map(|r| r.entry.payload.as_slice())
+                .collect::<Vec<_>>(),
+        )
         .fetch_all(conn)
         .await?;
-    let written: HashSet<(&str, i64)> = written.iter().map(|(u, v)| (u.as_str(), *v)).collect();
-    Ok(rows
-        .iter()
-        .zip(first)
-        .map(|(e, is_first)| {
-            is_first
-                && super::entry_keys(e).is_ok_and(|(v, _)| written.contains(&(e.user.as_str(), v)))
-        })
-        .collect())
+    Ok(plan.outcomes(rows, &written))
 }

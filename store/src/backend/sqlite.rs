@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 
 use crate::{LogEntry, StoreError};
 
@@ -22,8 +22,9 @@ pub(crate) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 /// How long a connection waits for another writer's lock before failing with BUSY.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-const INSERT_ONE: &str = "INSERT INTO store_log (user_id, version, device, seq, at_ms, payload) \
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, version) DO NOTHING";
+/// Rows per multi-row `INSERT`, largest first (6 parameters a row, far below SQLite's
+/// 32,766-parameter limit).
+const CHUNK_SIZES: [usize; 5] = [256, 64, 16, 4, 1];
 
 /// Opens (creating if missing) the database file and its directory.
 pub(crate) async fn connect(path: &Path, pool_size: u32) -> Result<SqlitePool, StoreError> {
@@ -54,24 +55,45 @@ pub(crate) async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Inserts `rows` in order; `result[i]` is false if row `i`'s `(user, version)` existed.
+/// Inserts `rows`; `result[i]` is false if row `i`'s `(user, version)` existed before or
+/// appears earlier in `rows`.
+///
+/// Rows go out as multi-row `INSERT`s in chunks of [`CHUNK_SIZES`], so a batch costs a few
+/// statements (each a round trip to SQLite's worker thread) and only a handful of
+/// distinct statement texts ever hit the prepared-statement cache.
 pub(crate) async fn insert_rows(
     conn: &mut SqliteConnection,
     rows: &[&LogEntry],
 ) -> Result<Vec<bool>, sqlx::Error> {
-    let mut inserted = Vec::with_capacity(rows.len());
-    for e in rows {
-        let (version, seq) = super::entry_keys(e)?;
-        let done = sqlx::query(INSERT_ONE)
-            .bind(&e.user)
-            .bind(version)
-            .bind(&e.device)
-            .bind(seq)
-            .bind(e.at_ms)
-            .bind(&e.payload)
-            .execute(&mut *conn)
-            .await?;
-        inserted.push(done.rows_affected() == 1);
+    let plan = super::bulk::plan(rows)?;
+    let mut written: Vec<(String, i64)> = Vec::with_capacity(plan.unique.len());
+    let mut rest = plan.unique.as_slice();
+    while !rest.is_empty() {
+        let size = CHUNK_SIZES
+            .iter()
+            .copied()
+            .find(|&s| s <= rest.len())
+            .unwrap_or(1);
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO store_log (user_id, version, device, seq, at_ms, payload) ",
+        );
+        insert.push_values(chunk, |mut row, r| {
+            row.push_bind(&r.entry.user)
+                .push_bind(r.version)
+                .push_bind(&r.entry.device)
+                .push_bind(r.seq)
+                .push_bind(r.entry.at_ms)
+                .push_bind(&r.entry.payload);
+        });
+        insert.push(" ON CONFLICT (user_id, version) DO NOTHING RETURNING user_id, version");
+        written.extend(
+            insert
+                .build_query_as::<(String, i64)>()
+                .fetch_all(&mut *conn)
+                .await?,
+        );
     }
-    Ok(inserted)
+    Ok(plan.outcomes(rows, &written))
 }

@@ -56,22 +56,28 @@ pub fn test_config() -> ActorConfig {
 impl TestServer {
     /// A node on a fresh SQLite file.
     pub async fn sqlite(cfg: ActorConfig) -> TestServer {
+        Self::sqlite_with(cfg, 10_000).await
+    }
+
+    /// A node on a fresh SQLite file with a connection limit.
+    pub async fn sqlite_with(cfg: ActorConfig, max_conn: usize) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(
-            &StoreConfig::Sqlite {
-                path: dir.path().join("baton.db"),
-            },
-            StoreOptions::default(),
-        )
-        .await
-        .expect("sqlite store opens");
-        let mut server = Self::with_store(store, cfg, TransportConfig::default()).await;
+        let store = sqlite_store(&dir).await;
+        let mut server = Self::with_limits(store, cfg, TransportConfig::default(), max_conn).await;
         server._dir = Some(dir);
         server
     }
 
     pub async fn with_store(store: Store, cfg: ActorConfig, transport: TransportConfig) -> TestServer {
-        let max_conn = 10_000;
+        Self::with_limits(store, cfg, transport, 10_000).await
+    }
+
+    pub async fn with_limits(
+        store: Store,
+        cfg: ActorConfig,
+        transport: TransportConfig,
+        max_conn: usize,
+    ) -> TestServer {
         let hub = Hub::start(store, cfg, max_conn).await.expect("hub starts");
         let verifier = Verifier::new(AuthConfig::new(
             ISSUER,
@@ -156,6 +162,36 @@ impl TestServer {
         }
         if let Some(join) = self.join.take() {
             let _ = tokio::time::timeout(WAIT, join).await;
+        }
+    }
+}
+
+pub async fn sqlite_store(dir: &tempfile::TempDir) -> Store {
+    Store::open(
+        &StoreConfig::Sqlite {
+            path: dir.path().join("baton.db"),
+        },
+        StoreOptions::default(),
+    )
+    .await
+    .expect("sqlite store opens")
+}
+
+/// Poll `check` every 20 ms for at most 10 s (for timer-driven behaviour
+/// observed from outside, such as passivation).
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while !check() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Read frames until the socket closes; return the close code.
+pub async fn close_code(ws: &mut Ws) -> Option<u16> {
+    loop {
+        if let Err(code) = next_json(ws).await {
+            return code;
         }
     }
 }
