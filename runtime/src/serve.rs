@@ -1,13 +1,103 @@
-//! `baton serve`: placeholder until the node is wired (owned by the serve work).
+//! `baton serve`: wire the store, the actors and the HTTP server from the
+//! configuration, print where the node listens, and run until SIGINT/SIGTERM.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use baton_actors::{ActorConfig, Hub};
+use baton_store::{Store, StoreConfig, StoreOptions};
+use baton_transport::auth::Verifier;
+use baton_transport::{AppState, TransportConfig};
 
 use crate::config::Config;
 
 /// Runs a node until shutdown.
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
-    let auth = cfg.auth.to_auth_config(&cfg.data_dir)?;
-    tracing::debug!(?auth, store = ?cfg.store, sqlite = %cfg.sqlite_path().display(), "configuration loaded");
-    anyhow::bail!(
-        "`baton serve` is not wired yet (would listen on {})",
-        cfg.listen
-    )
+    let verifier = Verifier::new(cfg.auth.to_auth_config(&cfg.data_dir)?)
+        .await
+        .context("loading token verification keys")?;
+    let store_cfg = match &cfg.store.database_url {
+        Some(url) => StoreConfig::Postgres { url: url.clone() },
+        None => StoreConfig::Sqlite {
+            path: cfg.sqlite_path(),
+        },
+    };
+    let options = StoreOptions {
+        group_commit_max_batch: cfg.store.group_commit_max_batch,
+        pool_size: cfg.store.pool_size,
+        ..StoreOptions::default()
+    };
+    let store = Store::open(&store_cfg, options)
+        .await
+        .context("opening the store")?;
+    let backend = store.backend_name();
+    let hub = Hub::start(store.clone(), actor_config(&cfg), cfg.limits.max_connections).await?;
+    let state = AppState {
+        hub,
+        verifier,
+        transport: TransportConfig {
+            max_message_bytes: cfg.limits.max_message_bytes,
+            read_buffer_bytes: cfg.sessions.ws_read_buffer_bytes,
+            write_buffer_bytes: cfg.sessions.ws_write_buffer_bytes,
+        },
+        metrics: baton_transport::install_metrics(),
+    };
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("binding {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, store = backend, node = %cfg.node_id, "baton listening");
+    println!("baton listening on http://{addr} (devices: ws://{addr}/v1/sync, store: {backend})");
+    if cfg.auth.external_key_setting().is_none() {
+        println!("development token: baton token --user alice --device tv");
+    }
+    baton_transport::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn actor_config(cfg: &Config) -> ActorConfig {
+    let (l, s, a) = (&cfg.limits, &cfg.sessions, &cfg.actors);
+    ActorConfig {
+        idle_passivate: Duration::from_secs(a.idle_passivate_secs),
+        max_live_users: a.max_live_users,
+        retire_devices_after: Duration::from_secs(a.retire_devices_after_days * 24 * 3600),
+        snapshot_every_ops: a.snapshot_every_ops,
+        log_retention_ops: a.log_retention_ops,
+        outbound_queue: l.outbound_queue,
+        rate_limit_events: l.rate_limit_events,
+        rate_limit_window: Duration::from_secs(l.rate_limit_window_secs),
+        max_clock_skew: Duration::from_millis(l.max_clock_skew_ms),
+        heartbeat_timeout: Duration::from_secs(s.heartbeat_timeout_secs),
+        ping_interval: Duration::from_secs(s.ping_interval_secs),
+        pong_timeout: Duration::from_secs(s.pong_timeout_secs),
+        snapshot_chunk_bytes: l.snapshot_chunk_bytes,
+        max_inflight_ops: l.max_inflight_ops,
+        max_message_bytes: l.max_message_bytes,
+        max_devices_per_user: l.max_devices_per_user,
+        ..ActorConfig::default()
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
 }

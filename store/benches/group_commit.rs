@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use baton_store::pg_harness::PgHarness;
-use baton_store::{LogEntry, Store, StoreConfig, StoreOptions};
+use baton_store::{LogEntry, Store, StoreConfig, StoreOptions, StoreStats};
 use criterion::{Criterion, Throughput};
 use tokio::runtime::Runtime;
 
@@ -47,25 +47,28 @@ fn bench_backend(c: &mut Criterion, rt: &Runtime, name: &str, cfg: &StoreConfig)
     let mut group = c.benchmark_group(format!("group_commit/{name}"));
     group.sample_size(10);
 
+    let before = store.stats();
     group.throughput(Throughput::Elements(APPENDS));
     group.bench_function(format!("{APPENDS}_appends_{TASKS}_tasks"), |b| {
         b.iter_custom(|iters| rt.block_on(timed(iters, || concurrent_round(&store, &next_version))))
     });
+    report_batches(name, "concurrent", before, store.stats());
 
     group.throughput(Throughput::Elements(BASELINE_APPENDS));
     group.bench_function(format!("{BASELINE_APPENDS}_appends_1_task_baseline"), |b| {
         b.iter_custom(|iters| rt.block_on(timed(iters, || sequential_round(&store, &next_version))))
     });
     group.finish();
-
-    let stats = store.stats();
-    println!(
-        "{name}: {} appends in {} commits (mean batch {:.1})",
-        stats.appends,
-        stats.commits,
-        stats.appends as f64 / stats.commits.max(1) as f64
-    );
     rt.block_on(store.close());
+}
+
+fn report_batches(backend: &str, what: &str, before: StoreStats, after: StoreStats) {
+    let appends = after.appends - before.appends;
+    let commits = after.commits - before.commits;
+    println!(
+        "{backend} {what}: {appends} appends in {commits} commits (mean batch {:.1})",
+        appends as f64 / commits.max(1) as f64
+    );
 }
 
 async fn timed<F, Fut>(iters: u64, mut round: F) -> Duration

@@ -53,7 +53,14 @@ impl LimitsSection {
             self.max_message_bytes,
             Self::MIN_MESSAGE_BYTES,
         );
-        c.at_least("limits.outbound-queue", self.outbound_queue, 1);
+        c.ensure(
+            self.outbound_queue > self.max_inflight_ops,
+            "limits.outbound-queue",
+            format_args!(
+                "must exceed limits.max-inflight-ops ({}): a device's acks for one window of ops must fit in its queue (got {})",
+                self.max_inflight_ops, self.outbound_queue
+            ),
+        );
         c.at_least("limits.rate-limit-events", self.rate_limit_events, 1);
         c.at_least(
             "limits.rate-limit-window-secs",
