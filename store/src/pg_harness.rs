@@ -30,6 +30,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sqlx::{Connection, PgConnection};
@@ -73,6 +74,8 @@ pub struct PgHarness {
     admin_url: String,
     server: Option<Server>,
     next_db: AtomicU64,
+    /// Databases created on an external server, dropped again when the harness is.
+    created: Mutex<Vec<String>>,
 }
 
 impl PgHarness {
@@ -91,6 +94,7 @@ impl PgHarness {
                     admin_url: url,
                     server: None,
                     next_db: AtomicU64::new(0),
+                    created: Mutex::new(Vec::new()),
                 });
             }
         }
@@ -99,6 +103,7 @@ impl PgHarness {
             admin_url: format!("postgres://postgres@127.0.0.1:{}/postgres", server.port),
             server: Some(server),
             next_db: AtomicU64::new(0),
+            created: Mutex::new(Vec::new()),
         })
     }
 
@@ -124,7 +129,49 @@ impl PgHarness {
             .execute(&mut conn)
             .await?;
         conn.close().await?;
+        if self.is_external() {
+            if let Ok(mut created) = self.created.lock() {
+                created.push(name.clone());
+            }
+        }
         Ok(with_database(&self.admin_url, &name))
+    }
+}
+
+impl Drop for PgHarness {
+    /// On an external server, drops the databases this harness created (best effort, on
+    /// a helper thread with its own runtime so it also works inside async code). A
+    /// started server is simply stopped, taking its databases with it.
+    fn drop(&mut self) {
+        let names = match self.created.get_mut() {
+            Ok(names) => std::mem::take(names),
+            Err(_) => return,
+        };
+        if names.is_empty() {
+            return;
+        }
+        let url = self.admin_url.clone();
+        let cleanup = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                let Ok(mut conn) = PgConnection::connect(&url).await else {
+                    return;
+                };
+                for name in names {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    if let Err(e) = sqlx::query(&sql).execute(&mut conn).await {
+                        tracing::warn!(database = name, error = %e, "could not drop test database");
+                    }
+                }
+                let _ = conn.close().await;
+            });
+        });
+        let _ = cleanup.join();
     }
 }
 
