@@ -111,19 +111,26 @@ impl Hub {
         }
         for _ in 0..3 {
             let slot = self.slot(user);
-            slot.last_used_ms
-                .store(self.inner.epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+            slot.last_used_ms.store(
+                self.inner.epoch.elapsed().as_millis() as u64,
+                Ordering::Relaxed,
+            );
             let actor = slot
                 .cell
                 .get_or_try_init(|| self.activate(user))
                 .await?
                 .clone();
-            if !matches!(actor.get_status(), ActorStatus::Stopping | ActorStatus::Stopped) {
+            if !matches!(
+                actor.get_status(),
+                ActorStatus::Stopping | ActorStatus::Stopped
+            ) {
                 return Ok(actor);
             }
             self.inner.forget(user, &slot.cell);
         }
-        Err(ActorError::Unavailable(format!("user {user} kept stopping")))
+        Err(ActorError::Unavailable(format!(
+            "user {user} kept stopping"
+        )))
     }
 
     fn slot(&self, user: &str) -> Slot {
@@ -150,9 +157,10 @@ impl Hub {
         let args = UserArgs {
             user: user.to_owned(),
         };
-        let (actor_ref, _) = Actor::spawn_linked(None, actor, args, self.inner.supervisor.get_cell())
-            .await
-            .map_err(|e| ActorError::Unavailable(e.to_string()))?;
+        let (actor_ref, _) =
+            Actor::spawn_linked(None, actor, args, self.inner.supervisor.get_cell())
+                .await
+                .map_err(|e| ActorError::Unavailable(e.to_string()))?;
         let _ = self
             .inner
             .supervisor
@@ -224,9 +232,14 @@ impl Hub {
                 .users
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            users.values().filter_map(|s| s.cell.get().cloned()).collect()
+            users
+                .values()
+                .filter_map(|s| s.cell.get().cloned())
+                .collect()
         };
-        let waits = actors.iter().map(|a| a.call(UserMsg::Shutdown, Some(timeout)));
+        let waits = actors
+            .iter()
+            .map(|a| a.call(UserMsg::Shutdown, Some(timeout)));
         futures_util::future::join_all(waits).await;
         self.inner.supervisor.stop(None);
     }
@@ -235,7 +248,10 @@ impl Hub {
 impl HubInner {
     /// Drop a user's slot if it still holds `cell` (a stopped activation).
     fn forget(&self, user: &str, cell: &Arc<OnceCell<ActorRef<UserMsg>>>) {
-        let mut users = self.users.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut users = self
+            .users
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if users.get(user).is_some_and(|s| Arc::ptr_eq(&s.cell, cell)) {
             users.remove(user);
         }
@@ -243,7 +259,10 @@ impl HubInner {
 
     /// Drop a user's slot if its actor is `id`.
     pub(crate) fn forget_actor(&self, user: &str, id: ractor::ActorId) {
-        let mut users = self.users.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut users = self
+            .users
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let matches = users
             .get(user)
             .and_then(|s| s.cell.get())
@@ -268,7 +287,10 @@ async fn sweep(inner: std::sync::Weak<HubInner>) {
         tick.tick().await;
         let Some(inner) = inner.upgrade() else { return };
         let victims: Vec<ActorRef<UserMsg>> = {
-            let users = inner.users.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let users = inner
+                .users
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             metrics::gauge!("baton_live_users").set(users.len() as f64);
             if users.len() <= inner.cfg.max_live_users {
                 continue;

@@ -52,7 +52,11 @@ impl Sink<WireOut> for RecSink {
         if matches!(item, WireOut::Text(_)) && self.rec.stall.load(Ordering::Acquire) {
             self.stuck = true;
         }
-        self.rec.frames.lock().map_err(|e| SocketError(e.to_string()))?.push(item);
+        self.rec
+            .frames
+            .lock()
+            .map_err(|e| SocketError(e.to_string()))?
+            .push(item);
         Ok(())
     }
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), SocketError>> {
@@ -101,7 +105,9 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
 async fn a_stalled_device_is_closed_with_4008_and_others_continue() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(
-        &StoreConfig::Sqlite { path: dir.path().join("b.db") },
+        &StoreConfig::Sqlite {
+            path: dir.path().join("b.db"),
+        },
         StoreOptions::default(),
     )
     .await
@@ -123,17 +129,30 @@ async fn a_stalled_device_is_closed_with_4008_and_others_continue() {
         let rec = Recorder::default();
         let permit = hub.try_admit().expect("admit");
         let stream: baton_actors::BoxStream = Box::pin(ReceiverStream(rx));
-        let sink: baton_actors::BoxSink = Box::pin(RecSink { rec: rec.clone(), stuck: false });
-        sessions.push(tokio::spawn(baton_actors::run_session(hub.clone(), permit, ident(device), stream, sink)));
-        tx.send(WireIn::Text(format!(r#"{{"type":"hello","protocol":1,"device":{{"kind":"tv","name":"{device}"}}}}"#)))
-            .await
-            .expect("hello");
+        let sink: baton_actors::BoxSink = Box::pin(RecSink {
+            rec: rec.clone(),
+            stuck: false,
+        });
+        sessions.push(tokio::spawn(baton_actors::run_session(
+            hub.clone(),
+            permit,
+            ident(device),
+            stream,
+            sink,
+        )));
+        tx.send(WireIn::Text(format!(
+            r#"{{"type":"hello","protocol":1,"device":{{"kind":"tv","name":"{device}"}}}}"#
+        )))
+        .await
+        .expect("hello");
         inputs.push(tx);
         recorders.push(rec);
     }
     let (slow, writer) = (&recorders[0], &recorders[1]);
     until("both synced", || {
-        [slow, writer].iter().all(|r| texts(r).iter().any(|f| f["type"] == "synced"))
+        [slow, writer]
+            .iter()
+            .all(|r| texts(r).iter().any(|f| f["type"] == "synced"))
     })
     .await;
     // The slow device stops reading.
@@ -149,7 +168,9 @@ async fn a_stalled_device_is_closed_with_4008_and_others_continue() {
         }
         let last = batch * 8 + 8;
         until("writer acked", || {
-            texts(writer).iter().any(|f| f["type"] == "ack" && f["seq"] == last)
+            texts(writer)
+                .iter()
+                .any(|f| f["type"] == "ack" && f["seq"] == last)
         })
         .await;
     }
@@ -170,8 +191,10 @@ async fn a_stalled_device_is_closed_with_4008_and_others_continue() {
         .collect();
     assert_eq!(closes, vec![CloseCode::SlowConsumer.code()]);
     let frames_to_slow = texts(slow).len();
-    assert!(frames_to_slow < 20, "the slow device was not buffered for: {frames_to_slow} frames");
+    assert!(
+        frames_to_slow < 20,
+        "the slow device was not buffered for: {frames_to_slow} frames"
+    );
     assert!(!sessions[1].is_finished(), "the writer is still connected");
     hub.shutdown(Duration::from_secs(5)).await;
 }
-

@@ -31,7 +31,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         .await
         .context("opening the store")?;
     let backend = store.backend_name();
-    let hub = Hub::start(store.clone(), actor_config(&cfg), cfg.limits.max_connections).await?;
+    let hub = Hub::start(
+        store.clone(),
+        actor_config(&cfg),
+        cfg.limits.max_connections,
+    )
+    .await?;
     let state = AppState {
         hub,
         verifier,

@@ -52,7 +52,10 @@ async fn wait_ready(port: u16) {
                 return;
             }
         }
-        assert!(Instant::now() < deadline, "node on {port} not ready in 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "node on {port} not ready in 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -62,20 +65,37 @@ fn token(data: &Path, port: u16, db: Option<&str>, user: &str, device: &str) -> 
         .args(["token", "--user", user, "--device", device])
         .output()
         .expect("baton token runs");
-    assert!(out.status.success(), "token: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf8").trim().to_owned()
+    assert!(
+        out.status.success(),
+        "token: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_owned()
 }
 
 /// Send `n` adds (in windows of 32 unacknowledged ops) and return the acked
 /// (seq, content) pairs seen before the process is killed.
 async fn write_until_killed(port: u16, tok: &str, n: u64, mut child: Child) -> Vec<(u64, String)> {
-    let mut req = format!("ws://127.0.0.1:{port}/v1/sync").into_client_request().expect("req");
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {tok}").parse().expect("header"));
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("connect");
-    ws.send(Message::Text(json!({"type":"hello","protocol":1,"device":{"kind":"tv"}}).to_string().into()))
+    let mut req = format!("ws://127.0.0.1:{port}/v1/sync")
+        .into_client_request()
+        .expect("req");
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {tok}").parse().expect("header"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
         .await
-        .expect("hello");
+        .expect("connect");
+    ws.send(Message::Text(
+        json!({"type":"hello","protocol":1,"device":{"kind":"tv"}})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .expect("hello");
     let mut acked = Vec::new();
     let mut sent = 0u64;
     let kill_after = n / 2;
@@ -111,7 +131,11 @@ async fn crash_and_recover(db: Option<String>) {
     wait_ready(port).await;
     let tok = token(dir.path(), port, db.as_deref(), "crash", "tv");
     let acked = write_until_killed(port, &tok, 400, child).await;
-    assert!(acked.len() >= 200, "got {} acks before the kill", acked.len());
+    assert!(
+        acked.len() >= 200,
+        "got {} acks before the kill",
+        acked.len()
+    );
 
     let port2 = free_port();
     let mut child = start(dir.path(), port2, db.as_deref());
@@ -131,7 +155,10 @@ async fn crash_and_recover(db: Option<String>) {
         .map(|i| i["content"].as_str().expect("content").to_owned())
         .collect();
     let lost: Vec<&(u64, String)> = acked.iter().filter(|(_, c)| !present.contains(c)).collect();
-    assert!(lost.is_empty(), "acknowledged ops lost after SIGKILL: {lost:?}");
+    assert!(
+        lost.is_empty(),
+        "acknowledged ops lost after SIGKILL: {lost:?}"
+    );
     assert!(body["version"].as_u64().expect("version") >= acked.len() as u64);
     child.kill().expect("kill");
     let _ = child.wait();

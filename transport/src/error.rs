@@ -58,7 +58,9 @@ impl ApiError {
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Unavailable(ActorError::Refused(why)) => (StatusCode::SERVICE_UNAVAILABLE, why),
-            Self::Unavailable(e) if e.is_unavailable() => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Unavailable(e) if e.is_unavailable() => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
             Self::Unavailable(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -31,7 +31,10 @@ pub(crate) async fn ready(State(app): State<AppState>) -> impl IntoResponse {
 pub(crate) async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("baton_live_users").set(app.hub.live_users() as f64);
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
         app.metrics.render(),
     )
 }

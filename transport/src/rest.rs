@@ -79,15 +79,23 @@ async fn read(
         || match need {
             Need::Watchlist => principal.has(Scope::ReadWatchlist),
             Need::Preferences => principal.has(Scope::ReadPreferences),
-            Need::Both => principal.has(Scope::ReadWatchlist) && principal.has(Scope::ReadPreferences),
+            Need::Both => {
+                principal.has(Scope::ReadWatchlist) && principal.has(Scope::ReadPreferences)
+            }
         };
     if !ok {
-        return Err(ApiError::Forbidden("the token lacks the read scope for this resource".into()));
+        return Err(ApiError::Forbidden(
+            "the token lacks the read scope for this resource".into(),
+        ));
     }
     Ok(app.hub.read(user).await?)
 }
 
-fn authenticate(app: &AppState, headers: &HeaderMap, query: Option<&str>) -> Result<Principal, ApiError> {
+fn authenticate(
+    app: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Principal, ApiError> {
     let token = bearer_or_query(headers, query).ok_or(AuthError::MissingToken)?;
     Ok(app.verifier.verify(&token)?)
 }
@@ -155,7 +163,14 @@ pub(crate) async fn watchlist(
 ) -> Result<Response, ApiError> {
     let view = read(&app, &headers, q.as_deref(), &user, Need::Watchlist).await?;
     let version = view.version;
-    Ok(with_etag(version, &headers, WatchlistBody { version, items: view.watchlist }))
+    Ok(with_etag(
+        version,
+        &headers,
+        WatchlistBody {
+            version,
+            items: view.watchlist,
+        },
+    ))
 }
 
 /// All playback positions.
@@ -171,7 +186,14 @@ pub(crate) async fn playback(
 ) -> Result<Response, ApiError> {
     let view = read(&app, &headers, q.as_deref(), &user, Need::Watchlist).await?;
     let version = view.version;
-    Ok(with_etag(version, &headers, PlaybackBody { version, items: view.playback }))
+    Ok(with_etag(
+        version,
+        &headers,
+        PlaybackBody {
+            version,
+            items: view.playback,
+        },
+    ))
 }
 
 /// One playback position.
@@ -195,7 +217,9 @@ pub(crate) async fn playback_one(
         .playback
         .into_iter()
         .find(|p| p.content == content.as_str())
-        .ok_or_else(|| ApiError::NotFound(format!("no playback position for {}", content.as_str())))?;
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("no playback position for {}", content.as_str()))
+        })?;
     Ok(with_etag(view.version, &headers, entry))
 }
 
@@ -211,7 +235,11 @@ pub(crate) async fn devices(
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let view = read(&app, &headers, q.as_deref(), &user, Need::Watchlist).await?;
-    Ok(Json(DevicesBody { version: view.version, devices: view.devices }).into_response())
+    Ok(Json(DevicesBody {
+        version: view.version,
+        devices: view.devices,
+    })
+    .into_response())
 }
 
 /// The preferences document.
@@ -227,7 +255,14 @@ pub(crate) async fn preferences(
 ) -> Result<Response, ApiError> {
     let view = read(&app, &headers, q.as_deref(), &user, Need::Preferences).await?;
     let version = view.version;
-    Ok(with_etag(version, &headers, PreferencesBody { version, preferences: view.preferences }))
+    Ok(with_etag(
+        version,
+        &headers,
+        PreferencesBody {
+            version,
+            preferences: view.preferences,
+        },
+    ))
 }
 
 /// Size figures of one user's state (service tokens only).
@@ -244,7 +279,9 @@ pub(crate) async fn stats(
     let principal = authenticate(&app, &headers, q.as_deref())?;
     check_user_id(&user)?;
     if !principal.has(Scope::ServiceRead) {
-        return Err(ApiError::Forbidden("admin reads need the service:read scope".into()));
+        return Err(ApiError::Forbidden(
+            "admin reads need the service:read scope".into(),
+        ));
     }
     Ok(Json(app.hub.stats(&user).await?))
 }

@@ -38,10 +38,14 @@ async fn bad_tokens_get_401_with_a_code_on_socket_and_rest() {
         (Some(sign(claims(), Algorithm::HS256)), "wrong_algorithm"),
     ];
     for (token, code) in cases {
-        let (status, body) = server.get("/v1/users/alice/watchlist", token.as_deref()).await;
+        let (status, body) = server
+            .get("/v1/users/alice/watchlist", token.as_deref())
+            .await;
         assert_eq!(status, 401, "{code}: {body}");
         assert_eq!(body["error"]["code"], code);
-        let err = raw_connect(&server, token.as_deref()).await.expect_err("upgrade refused");
+        let err = raw_connect(&server, token.as_deref())
+            .await
+            .expect_err("upgrade refused");
         match err {
             tokio_tungstenite::tungstenite::Error::Http(resp) => assert_eq!(resp.status(), 401),
             other => panic!("expected HTTP 401, got {other}"),
@@ -50,9 +54,18 @@ async fn bad_tokens_get_401_with_a_code_on_socket_and_rest() {
     // The token may also travel as a query parameter (browsers).
     let token = server.token("alice", "web");
     let url = format!("{}?token={token}", server.ws_url());
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("query token accepted");
-    send_json(&mut ws, &json!({"type":"hello","protocol":1,"device":{"kind":"web"}})).await;
-    assert_eq!(next_json(&mut ws).await.expect("welcome")["type"], "welcome");
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("query token accepted");
+    send_json(
+        &mut ws,
+        &json!({"type":"hello","protocol":1,"device":{"kind":"web"}}),
+    )
+    .await;
+    assert_eq!(
+        next_json(&mut ws).await.expect("welcome")["type"],
+        "welcome"
+    );
     server.stop().await;
 }
 
@@ -64,19 +77,37 @@ async fn a_device_reads_only_its_own_user() {
     bob.wait_ack(s).await;
 
     let alice = server.token("alice", "tv");
-    for path in ["state", "watchlist", "playback", "devices", "preferences", "playback/m:1"] {
-        let (status, body) = server.get(&format!("/v1/users/bob/{path}"), Some(&alice)).await;
+    for path in [
+        "state",
+        "watchlist",
+        "playback",
+        "devices",
+        "preferences",
+        "playback/m:1",
+    ] {
+        let (status, body) = server
+            .get(&format!("/v1/users/bob/{path}"), Some(&alice))
+            .await;
         assert_eq!(status, 403, "{path}: {body}");
         assert_eq!(body["error"]["code"], "forbidden");
     }
-    let (status, body) = server.get("/v1/users/bob/watchlist", Some(&server.token("bob", "phone"))).await;
+    let (status, body) = server
+        .get(
+            "/v1/users/bob/watchlist",
+            Some(&server.token("bob", "phone")),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["items"][0]["content"], "bob:secret");
-    let (status, _) = server.get("/v1/users/bob/watchlist", Some(&server.service_token())).await;
+    let (status, _) = server
+        .get("/v1/users/bob/watchlist", Some(&server.service_token()))
+        .await;
     assert_eq!(status, 200, "a service token reads any user");
     let (status, _) = server.get("/v1/admin/users/bob/stats", Some(&alice)).await;
     assert_eq!(status, 403, "admin reads need service:read");
-    let (status, body) = server.get("/v1/admin/users/bob/stats", Some(&server.service_token())).await;
+    let (status, body) = server
+        .get("/v1/admin/users/bob/stats", Some(&server.service_token()))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["watchlist_len"], 1);
     assert_eq!(body["live_devices"], 1);
@@ -101,7 +132,12 @@ async fn rest_reads_have_etags_and_validate_ids() {
     let v = tv.wait_ack(s).await;
     let token = server.service_token();
     let client = reqwest::Client::new();
-    let resp = client.get(server.url("/v1/users/eve/state")).bearer_auth(&token).send().await.expect("get");
+    let resp = client
+        .get(server.url("/v1/users/eve/state"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("get");
     assert_eq!(resp.headers()["etag"], format!("\"{v}\""));
     let resp = client
         .get(server.url("/v1/users/eve/state"))
@@ -111,12 +147,21 @@ async fn rest_reads_have_etags_and_validate_ids() {
         .await
         .expect("get");
     assert_eq!(resp.status(), 304);
-    let (status, body) = server.get("/v1/users/eve/playback/bad%20id", Some(&token)).await;
+    let (status, body) = server
+        .get("/v1/users/eve/playback/bad%20id", Some(&token))
+        .await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "invalid_content_id");
-    let (status, _) = server.get("/v1/users/eve/playback/m:404", Some(&token)).await;
+    let (status, _) = server
+        .get("/v1/users/eve/playback/m:404", Some(&token))
+        .await;
     assert_eq!(status, 404);
-    let (status, body) = server.get(&format!("/v1/users/{}/state", "x".repeat(200)), Some(&token)).await;
+    let (status, body) = server
+        .get(
+            &format!("/v1/users/{}/state", "x".repeat(200)),
+            Some(&token),
+        )
+        .await;
     assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], "invalid_user_id");
     server.stop().await;
@@ -129,9 +174,16 @@ async fn openapi_document_describes_the_api() {
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
     for path in [
-        "/v1/sync", "/v1/users/{user}/state", "/v1/users/{user}/watchlist", "/v1/users/{user}/playback",
-        "/v1/users/{user}/playback/{content}", "/v1/users/{user}/devices", "/v1/users/{user}/preferences",
-        "/health/live", "/health/ready", "/metrics",
+        "/v1/sync",
+        "/v1/users/{user}/state",
+        "/v1/users/{user}/watchlist",
+        "/v1/users/{user}/playback",
+        "/v1/users/{user}/playback/{content}",
+        "/v1/users/{user}/devices",
+        "/v1/users/{user}/preferences",
+        "/health/live",
+        "/health/ready",
+        "/metrics",
     ] {
         assert!(doc["paths"][path]["get"].is_object(), "{path} documented");
     }

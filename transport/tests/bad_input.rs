@@ -8,13 +8,18 @@ use serde_json::{json, Value};
 
 async fn assert_intact(server: &TestServer, user: &str, version: u64, item: &str) {
     let state = server.state(user).await;
-    assert_eq!(state["version"], version, "no acknowledged state lost or added");
+    assert_eq!(
+        state["version"], version,
+        "no acknowledged state lost or added"
+    );
     assert!(rest_watchlist(&state).contains(&item.to_owned()));
 }
 
 async fn expect_error(dev: &mut TestDevice, frame: &str) -> Value {
     dev.ws
-        .send(tokio_tungstenite::tungstenite::Message::Text(frame.to_owned().into()))
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            frame.to_owned().into(),
+        ))
         .await
         .expect("send");
     dev.wait_for("error").await
@@ -33,21 +38,46 @@ async fn malformed_unknown_missing_and_foreign_frames_are_refused() {
         ("{not json", "malformed_json"),
         (r#"{"seq":1}"#, "missing_type"),
         (r#"{"type":"teleport"}"#, "unknown_type"),
-        (r#"{"type":"op","op":{"kind":"watchlist_add","content":"a","added_at_ms":1}}"#, "invalid_frame"),
-        (r#"{"type":"op","seq":2,"op":{"kind":"watchlist_add","added_at_ms":1}}"#, "invalid_frame"),
-        (r#"{"type":"op","seq":2,"op":{"kind":"fly"}}"#, "invalid_frame"),
+        (
+            r#"{"type":"op","op":{"kind":"watchlist_add","content":"a","added_at_ms":1}}"#,
+            "invalid_frame",
+        ),
+        (
+            r#"{"type":"op","seq":2,"op":{"kind":"watchlist_add","added_at_ms":1}}"#,
+            "invalid_frame",
+        ),
+        (
+            r#"{"type":"op","seq":2,"op":{"kind":"fly"}}"#,
+            "invalid_frame",
+        ),
         // An op for another user: ops carry no user; naming one is refused.
-        (r#"{"type":"op","seq":2,"user":"u2","op":{"kind":"watchlist_add","content":"a","added_at_ms":1}}"#, "invalid_frame"),
-        (r#"{"type":"op","seq":2,"op":{"kind":"watchlist_add","content":"bad id!","added_at_ms":1}}"#, "invalid_content_id"),
-        (r#"{"type":"hello","protocol":1,"device":{"kind":"tv"}}"#, "unexpected_hello"),
-        (r#"{"type":"op","seq":9,"op":{"kind":"watchlist_add","content":"gap","added_at_ms":1}}"#, "seq_gap"),
+        (
+            r#"{"type":"op","seq":2,"user":"u2","op":{"kind":"watchlist_add","content":"a","added_at_ms":1}}"#,
+            "invalid_frame",
+        ),
+        (
+            r#"{"type":"op","seq":2,"op":{"kind":"watchlist_add","content":"bad id!","added_at_ms":1}}"#,
+            "invalid_content_id",
+        ),
+        (
+            r#"{"type":"hello","protocol":1,"device":{"kind":"tv"}}"#,
+            "unexpected_hello",
+        ),
+        (
+            r#"{"type":"op","seq":9,"op":{"kind":"watchlist_add","content":"gap","added_at_ms":1}}"#,
+            "seq_gap",
+        ),
     ];
     for (frame, code) in cases {
         let err = expect_error(&mut tv, frame).await;
         assert_eq!(err["code"], code, "frame {frame} gave {err}");
         assert!(err["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
-    let gap = expect_error(&mut tv, r#"{"type":"op","seq":9,"op":{"kind":"watchlist_add","content":"gap","added_at_ms":1}}"#).await;
+    let gap = expect_error(
+        &mut tv,
+        r#"{"type":"op","seq":9,"op":{"kind":"watchlist_add","content":"gap","added_at_ms":1}}"#,
+    )
+    .await;
     assert_eq!(gap["expected_seq"], 2);
     assert_eq!(gap["seq"], 9);
 
@@ -61,7 +91,13 @@ async fn malformed_unknown_missing_and_foreign_frames_are_refused() {
         let resp = reqwest::get(server.url("/metrics")).await.expect("metrics");
         (resp.status(), resp.text().await.expect("text"))
     };
-    for code in ["malformed_json", "unknown_type", "invalid_frame", "seq_gap", "invalid_content_id"] {
+    for code in [
+        "malformed_json",
+        "unknown_type",
+        "invalid_frame",
+        "seq_gap",
+        "invalid_content_id",
+    ] {
         assert!(
             metrics.contains(&format!("baton_protocol_errors_total{{code=\"{code}\"}}")),
             "{code} counted in /metrics"
@@ -75,7 +111,9 @@ async fn oversized_frame_closes_with_1009_and_loses_nothing() {
     let cfg = test_config();
     let dir = tempfile::tempdir().expect("tempdir");
     let store = baton_store::Store::open(
-        &baton_store::StoreConfig::Sqlite { path: dir.path().join("b.db") },
+        &baton_store::StoreConfig::Sqlite {
+            path: dir.path().join("b.db"),
+        },
         baton_store::StoreOptions::default(),
     )
     .await
@@ -124,11 +162,18 @@ async fn absurd_timestamp_and_rate_limit_are_refused() {
     let err = expect_error(&mut tv, &frame.to_string()).await;
     assert_eq!(err["code"], "clock_skew");
     // A timestamp that names another device's clock.
-    let foreign = baton_crdt::Hlc::for_device("phone", *uhlc::HLC::default().new_timestamp().get_time());
+    let foreign =
+        baton_crdt::Hlc::for_device("phone", *uhlc::HLC::default().new_timestamp().get_time());
     let frame = json!({"type":"op","seq":2,"op":{"kind":"playback","content":"m:1","position_ms":1,"duration_ms":2,"state":"paused","ts":foreign}});
-    assert_eq!(expect_error(&mut tv, &frame.to_string()).await["code"], "bad_timestamp");
+    assert_eq!(
+        expect_error(&mut tv, &frame.to_string()).await["code"],
+        "bad_timestamp"
+    );
     let frame = json!({"type":"op","seq":2,"op":{"kind":"playback","content":"m:1","position_ms":1,"duration_ms":2,"state":"paused","ts":"yesterday"}});
-    assert_eq!(expect_error(&mut tv, &frame.to_string()).await["code"], "invalid_frame");
+    assert_eq!(
+        expect_error(&mut tv, &frame.to_string()).await["code"],
+        "invalid_frame"
+    );
 
     // 4 ops per minute: the add and the two refused playback ops took one
     // each (the rate limit is checked first; a frame that does not parse
@@ -136,7 +181,11 @@ async fn absurd_timestamp_and_rate_limit_are_refused() {
     let s = tv.op(add("keep:4")).await;
     let v2 = tv.wait_ack(s).await;
     let seq = tv.next_seq;
-    let err = expect_error(&mut tv, &json!({"type":"op","seq":seq,"op":add("over")}).to_string()).await;
+    let err = expect_error(
+        &mut tv,
+        &json!({"type":"op","seq":seq,"op":add("over")}).to_string(),
+    )
+    .await;
     assert_eq!(err["code"], "rate_limited");
     assert!(err["retry_after_ms"].as_u64().is_some_and(|ms| ms > 0));
     assert!(v2 > v);
@@ -151,7 +200,10 @@ async fn handoff_to_another_users_device_is_unknown() {
     let mut tv = server.device("attacker", "tv", "tv").await;
     let frame = json!({"type":"handoff","request_id":"x","target":"victim-tv","content":"m:1","position_ms":0});
     send_json(&mut tv.ws, &frame).await;
-    assert_eq!(tv.wait_for("handoff_result").await["outcome"], "unknown_device");
+    assert_eq!(
+        tv.wait_for("handoff_result").await["outcome"],
+        "unknown_device"
+    );
     server.stop().await;
 }
 
@@ -166,7 +218,14 @@ async fn first_frame_must_be_a_v1_hello() {
     assert_eq!(next_json(&mut ws).await.err(), Some(Some(4000)));
 
     let mut ws = raw_connect(&server, Some(&token)).await.expect("connect");
-    send_json(&mut ws, &json!({"type":"hello","protocol":2,"device":{"kind":"tv"}})).await;
-    assert_eq!(next_json(&mut ws).await.expect("error")["code"], "unsupported_protocol");
+    send_json(
+        &mut ws,
+        &json!({"type":"hello","protocol":2,"device":{"kind":"tv"}}),
+    )
+    .await;
+    assert_eq!(
+        next_json(&mut ws).await.expect("error")["code"],
+        "unsupported_protocol"
+    );
     server.stop().await;
 }

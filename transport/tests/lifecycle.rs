@@ -25,13 +25,19 @@ async fn silent_device_is_closed_with_4002_and_shown_offline() {
             send_json(&mut watcher.ws, &json!({"type":"heartbeat"})).await;
             let p = watcher.wait_for("presence").await;
             let list = p["devices"].as_array().cloned().unwrap_or_default();
-            if list.iter().any(|d| d["device"] == "silent" && d["online"] == false) {
+            if list
+                .iter()
+                .any(|d| d["device"] == "silent" && d["online"] == false)
+            {
                 return;
             }
         }
     });
     assert_eq!(close_code(&mut silent.ws).await, Some(4002));
-    tokio::time::timeout(WAIT, watch).await.expect("offline seen").expect("watcher");
+    tokio::time::timeout(WAIT, watch)
+        .await
+        .expect("offline seen")
+        .expect("watcher");
     server.stop().await;
 }
 
@@ -60,7 +66,11 @@ async fn idle_users_are_passivated_and_reactivated_from_the_store() {
     let hub = server.hub.clone();
     eventually("passivation", || hub.live_users() == 0).await;
     let bounds = hub.store().log_bounds("p").await.expect("bounds");
-    assert_eq!(bounds.snapshot_version, Some(v), "passivation saved a snapshot");
+    assert_eq!(
+        bounds.snapshot_version,
+        Some(v),
+        "passivation saved a snapshot"
+    );
     let state = server.state("p").await;
     assert_eq!(state["version"], v);
     assert_eq!(rest_watchlist(&state), vec!["m:1"]);
@@ -102,7 +112,11 @@ async fn a_device_too_far_behind_gets_a_chunked_snapshot() {
     // Count the chunks by hand.
     let token = server.token("z", "phone");
     let mut ws = raw_connect(&server, Some(&token)).await.expect("connect");
-    send_json(&mut ws, &json!({"type":"hello","protocol":1,"device":{"kind":"mobile"},"vv":doc.vv()})).await;
+    send_json(
+        &mut ws,
+        &json!({"type":"hello","protocol":1,"device":{"kind":"mobile"},"vv":doc.vv()}),
+    )
+    .await;
     let welcome = next_json(&mut ws).await.expect("welcome");
     assert_eq!(welcome["resume"], "snapshot");
     let mut chunks = 0;

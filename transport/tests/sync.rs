@@ -45,26 +45,27 @@ async fn offline_conflicts_converge() {
     let now = *uhlc::HLC::default().new_timestamp().get_time();
     let rules = baton_crdt::Rules::default();
     let tv_ops = vec![add("show:7"), playback("tv", "show:7", 1_000, "paused")];
-    let mut seq = tv_seq;
-    for op in tv_ops {
-        tv_doc.apply("tv", seq, op.clone(), now, &rules).expect("offline apply");
+    for (seq, op) in (tv_seq..).zip(tv_ops) {
+        tv_doc
+            .apply("tv", seq, op.clone(), now, &rules)
+            .expect("offline apply");
         tv_unacked.push((seq, op));
-        seq += 1;
     }
     let rm = remove(&ph_doc, "show:7");
     let later = playback("phone", "show:7", 2_000, "paused");
-    let mut seq = ph_seq;
-    for op in [rm, later] {
+    for (seq, op) in (ph_seq..).zip([rm, later]) {
         let now = *uhlc::HLC::default().new_timestamp().get_time();
-        ph_doc.apply("phone", seq, op.clone(), now, &rules).expect("offline apply");
+        ph_doc
+            .apply("phone", seq, op.clone(), now, &rules)
+            .expect("offline apply");
         ph_unacked.push((seq, op));
-        seq += 1;
     }
     assert!(ph_doc.watchlist().is_empty(), "phone removed it locally");
 
     // Reconnect both; they resend their unacked ops.
     let mut tv = TestDevice::connect(&server, "bob", "tv", "tv", tv_doc, tv_unacked).await;
-    let mut phone = TestDevice::connect(&server, "bob", "phone", "mobile", ph_doc, ph_unacked).await;
+    let mut phone =
+        TestDevice::connect(&server, "bob", "phone", "mobile", ph_doc, ph_unacked).await;
     let last_tv = tv.unacked.last().map(|(s, _)| *s).expect("tv resent");
     let v1 = tv.wait_ack(last_tv).await;
     let last_ph = phone.unacked.last().map(|(s, _)| *s).expect("phone resent");
@@ -77,7 +78,11 @@ async fn offline_conflicts_converge() {
     assert_eq!(tv.watchlist(), vec!["show:7"]);
     assert_eq!(phone.watchlist(), tv.watchlist());
     // The later playback write wins on both.
-    let pos = |d: &TestDevice| d.doc.playback_of("show:7").map(|p| (p.position_ms, p.device));
+    let pos = |d: &TestDevice| {
+        d.doc
+            .playback_of("show:7")
+            .map(|p| (p.position_ms, p.device))
+    };
     assert_eq!(pos(&tv), Some((2_000, "phone".to_owned())));
     assert_eq!(pos(&tv), pos(&phone));
     let state = server.state("bob").await;
@@ -113,7 +118,10 @@ async fn handoff_and_presence() {
     loop {
         let p = tv.wait_for("presence").await;
         let devices = p["devices"].as_array().expect("devices");
-        if devices.iter().any(|d| d["device"] == "phone" && d["online"] == true) {
+        if devices
+            .iter()
+            .any(|d| d["device"] == "phone" && d["online"] == true)
+        {
             break;
         }
     }
@@ -123,7 +131,12 @@ async fn handoff_and_presence() {
     send_json(&mut tv.ws, &json!({"type":"heartbeat","activity":{"content":"film:9","state":"playing","position_ms":60_000}})).await;
     loop {
         let p = phone.wait_for("presence").await;
-        if p["devices"].as_array().expect("devices").iter().any(|d| d["device"] == "tv" && d["activity"]["content"] == "film:9") {
+        if p["devices"]
+            .as_array()
+            .expect("devices")
+            .iter()
+            .any(|d| d["device"] == "tv" && d["activity"]["content"] == "film:9")
+        {
             break;
         }
     }
@@ -156,21 +169,38 @@ async fn handoff_and_presence() {
     send_json(&mut phone.ws, &json!({"type":"handoff","request_id":"h2","target":"tv","content":"film:9","position_ms":70_000})).await;
     let back = tv.wait_for("playback_control").await;
     assert_eq!(back["position_ms"], 70_000);
-    assert!(back["lease"].as_u64().expect("token") > token, "fencing token grows");
-    assert_eq!(phone.wait_for("handoff_result").await["outcome"], "delivered");
+    assert!(
+        back["lease"].as_u64().expect("token") > token,
+        "fencing token grows"
+    );
+    assert_eq!(
+        phone.wait_for("handoff_result").await["outcome"],
+        "delivered"
+    );
 
     // Handoff outcomes for an unknown and an offline device.
     send_json(&mut tv.ws, &json!({"type":"handoff","request_id":"h3","target":"toaster","content":"film:9","position_ms":1})).await;
-    assert_eq!(tv.wait_for("handoff_result").await["outcome"], "unknown_device");
+    assert_eq!(
+        tv.wait_for("handoff_result").await["outcome"],
+        "unknown_device"
+    );
     let _ = phone.go_offline().await;
     loop {
         let p = tv.wait_for("presence").await;
-        if p["devices"].as_array().expect("devices").iter().any(|d| d["device"] == "phone" && d["online"] == false) {
+        if p["devices"]
+            .as_array()
+            .expect("devices")
+            .iter()
+            .any(|d| d["device"] == "phone" && d["online"] == false)
+        {
             break;
         }
     }
     send_json(&mut tv.ws, &json!({"type":"handoff","request_id":"h4","target":"phone","content":"film:9","position_ms":1})).await;
-    assert_eq!(tv.wait_for("handoff_result").await["outcome"], "target_offline");
+    assert_eq!(
+        tv.wait_for("handoff_result").await["outcome"],
+        "target_offline"
+    );
     server.stop().await;
 }
 

@@ -168,7 +168,9 @@ async fn handshake(
             return refuse(
                 ErrorFrame::new(
                     "unsupported_protocol",
-                    format!("protocol {protocol} is not supported; this server speaks {PROTOCOL_VERSION}"),
+                    format!(
+                    "protocol {protocol} is not supported; this server speaks {PROTOCOL_VERSION}"
+                ),
                 ),
                 CloseCode::ProtocolViolation,
             )
@@ -222,13 +224,17 @@ impl Session<'_> {
         let conn = self.conn;
         let msg = match frame {
             ClientFrame::Hello { .. } => {
-                self.error(ErrorFrame::new("unexpected_hello", "hello was already received"));
+                self.error(ErrorFrame::new(
+                    "unexpected_hello",
+                    "hello was already received",
+                ));
                 return false;
             }
             ClientFrame::Op { seq, op } => {
                 if !allowed(self.ident, &op) {
                     self.error(
-                        ErrorFrame::new("forbidden", "the token lacks the scope for this op").for_seq(seq),
+                        ErrorFrame::new("forbidden", "the token lacks the scope for this op")
+                            .for_seq(seq),
                     );
                     return false;
                 }
@@ -254,10 +260,7 @@ impl Session<'_> {
                 }
             }
             ClientFrame::Heartbeat { activity } => {
-                let _ = self.user.cast(UserMsg::Heartbeat {
-                    device,
-                    activity,
-                });
+                let _ = self.user.cast(UserMsg::Heartbeat { device, activity });
                 return true;
             }
             ClientFrame::Handoff {
@@ -267,7 +270,10 @@ impl Session<'_> {
                 position_ms,
             } => {
                 if !self.ident.playback_control {
-                    self.error(ErrorFrame::new("forbidden", "handoff needs the playback:control scope"));
+                    self.error(ErrorFrame::new(
+                        "forbidden",
+                        "handoff needs the playback:control scope",
+                    ));
                     return false;
                 }
                 UserMsg::Handoff {

@@ -71,7 +71,11 @@ impl Actor for HubSupervisor {
             return Ok(());
         };
         if let Some(err) = failure {
-            tracing::error!(user, error = err, "user actor failed; it will be reactivated from the store on next use");
+            tracing::error!(
+                user,
+                error = err,
+                "user actor failed; it will be reactivated from the store on next use"
+            );
             metrics::counter!("baton_user_actor_failures_total").increment(1);
         }
         if let Some(hub) = state.hub.upgrade() {

@@ -72,7 +72,8 @@ impl Actor for UserActor {
         let started = Instant::now();
         let (doc, window, snapshot_version) =
             super::catch_up::load(&self.store, &args.user, self.cfg.log_retention_ops).await?;
-        metrics::histogram!("baton_user_activation_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("baton_user_activation_seconds")
+            .record(started.elapsed().as_secs_f64());
         metrics::gauge!("baton_user_actors").increment(1.0);
         myself.send_interval(self.tick_period(), || UserMsg::Tick);
         let now = Instant::now();

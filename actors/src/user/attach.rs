@@ -33,10 +33,15 @@ impl UserActor {
         hello: DeviceHello,
         vv: VersionVector,
     ) -> Result<(), ErrorFrame> {
-        if !state.doc.is_known(&device) && state.doc.devices().len() >= self.cfg.max_devices_per_user {
+        if !state.doc.is_known(&device)
+            && state.doc.devices().len() >= self.cfg.max_devices_per_user
+        {
             return Err(ErrorFrame::new(
                 "too_many_devices",
-                format!("a user may register at most {} devices", self.cfg.max_devices_per_user),
+                format!(
+                    "a user may register at most {} devices",
+                    self.cfg.max_devices_per_user
+                ),
             ));
         }
         let now = now_ms();
@@ -71,14 +76,16 @@ impl UserActor {
         // server). It must reset to a snapshot.
         // The device's own entry may run ahead: those are its unacknowledged
         // ops, which it resends after `welcome`.
-        let reset = vv
-            .iter()
-            .any(|(d, s)| d != device && s > committed.get(d));
+        let reset = vv.iter().any(|(d, s)| d != device && s > committed.get(d));
         let mut vv = vv;
         if vv.get(&device) > committed.get(&device) {
             vv = without_own_ops(&vv, &device, committed.get(&device));
         }
-        let deltas = if reset { None } else { state.window.missing_for(&vv) };
+        let deltas = if reset {
+            None
+        } else {
+            state.window.missing_for(&vv)
+        };
         let welcome = ServerFrame::Welcome(Box::new(Welcome {
             protocol: PROTOCOL_VERSION,
             session: format!("{conn:x}"),
@@ -150,11 +157,17 @@ impl UserActor {
         let text = match state.doc.to_snapshot_bytes().map(String::from_utf8) {
             Ok(Ok(text)) => text,
             Ok(Err(e)) => {
-                let _ = dev.link.push_frame(&ServerFrame::Error(ErrorFrame::new("internal", e.to_string())));
+                let _ = dev.link.push_frame(&ServerFrame::Error(ErrorFrame::new(
+                    "internal",
+                    e.to_string(),
+                )));
                 return;
             }
             Err(e) => {
-                let _ = dev.link.push_frame(&ServerFrame::Error(ErrorFrame::new("internal", e.to_string())));
+                let _ = dev.link.push_frame(&ServerFrame::Error(ErrorFrame::new(
+                    "internal",
+                    e.to_string(),
+                )));
                 return;
             }
         };
@@ -188,6 +201,7 @@ impl UserActor {
         };
         state.snapshot_version = version;
         state.snapshot_due = false;
+        record_size(state, bytes.len());
         let store = self.store.clone();
         let user = state.user.clone();
         let keep_after = version.saturating_sub(self.cfg.log_retention_ops);
@@ -216,7 +230,11 @@ impl UserActor {
             return;
         }
         if let Ok(bytes) = state.doc.to_snapshot_bytes() {
-            match self.store.save_snapshot(&state.user, state.doc.version(), &bytes).await {
+            match self
+                .store
+                .save_snapshot(&state.user, state.doc.version(), &bytes)
+                .await
+            {
                 Ok(()) => state.snapshot_version = state.doc.version(),
                 Err(e) => tracing::warn!(user = %state.user, error = %e, "snapshot save failed"),
             }
@@ -228,11 +246,17 @@ impl UserActor {
     /// ever seen. Runs just before a snapshot, which then records it.
     fn retire(&self, state: &mut UserState) {
         let online: Vec<&str> = state.devices.keys().map(String::as_str).collect();
-        let retire_after = u64::try_from(self.cfg.retire_devices_after.as_millis()).unwrap_or(u64::MAX);
-        let retired = state.doc.retire_stale_devices(now_ms(), retire_after, &online);
+        let retire_after =
+            u64::try_from(self.cfg.retire_devices_after.as_millis()).unwrap_or(u64::MAX);
+        let retired = state
+            .doc
+            .retire_stale_devices(now_ms(), retire_after, &online);
         if !retired.is_empty() {
             metrics::counter!("baton_devices_retired_total").increment(retired.len() as u64);
-            state.window = super::catch_up::CatchUpWindow::new(state.doc.vv().clone(), self.cfg.log_retention_ops as usize);
+            state.window = super::catch_up::CatchUpWindow::new(
+                state.doc.vv().clone(),
+                self.cfg.log_retention_ops as usize,
+            );
         }
     }
 
@@ -251,9 +275,19 @@ impl UserActor {
 /// The version vector of the durable state: the document's, with every op
 /// still waiting for commit undone (each device's seqs are contiguous).
 pub(crate) fn committed_vv(state: &UserState) -> VersionVector {
-    let mut map: std::collections::BTreeMap<String, u64> =
-        state.doc.vv().iter().map(|(d, s)| (d.to_owned(), s)).collect();
-    for p in state.commits.uncommitted().collect::<Vec<_>>().into_iter().rev() {
+    let mut map: std::collections::BTreeMap<String, u64> = state
+        .doc
+        .vv()
+        .iter()
+        .map(|(d, s)| (d.to_owned(), s))
+        .collect();
+    for p in state
+        .commits
+        .uncommitted()
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
         map.insert(p.op.device.clone(), p.op.seq - 1);
     }
     let mut vv = VersionVector::new();
@@ -313,4 +347,13 @@ fn without_own_ops(vv: &VersionVector, device: &str, committed: u64) -> VersionV
         }
     }
     out
+}
+
+/// Per-user visibility: size figures as histograms (per-user labels would
+/// explode cardinality; `/v1/admin/users/{user}/stats` reads one user).
+fn record_size(state: &UserState, snapshot_bytes: usize) {
+    metrics::histogram!("baton_user_state_bytes").record(snapshot_bytes as f64);
+    metrics::histogram!("baton_user_vv_width").record(state.doc.vv().len() as f64);
+    metrics::histogram!("baton_user_catch_up_window_ops").record(state.window.len() as f64);
+    metrics::histogram!("baton_user_live_devices").record(state.devices.len() as f64);
 }

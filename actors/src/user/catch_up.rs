@@ -82,10 +82,11 @@ pub(crate) async fn load(
     let record = store.load(user).await?;
     let (mut doc, snapshot_version) = match &record.snapshot {
         Some(snap) => {
-            let doc = UserDoc::from_snapshot_bytes(&snap.bytes).map_err(|e| ActorError::Corrupt {
-                user: user.to_owned(),
-                detail: e.to_string(),
-            })?;
+            let doc =
+                UserDoc::from_snapshot_bytes(&snap.bytes).map_err(|e| ActorError::Corrupt {
+                    user: user.to_owned(),
+                    detail: e.to_string(),
+                })?;
             (doc, snap.version)
         }
         None => (UserDoc::new(), 0),

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use baton_crdt::{Lease, LoggedOp};
+use baton_crdt::LoggedOp;
 use baton_store::LogEntry;
 use bytes::Bytes;
 use ractor::ActorRef;
@@ -21,7 +21,8 @@ pub(crate) struct Pending {
     pub(crate) delta: Bytes,
     pub(crate) conn: u64,
     pub(crate) received: Instant,
-    pub(crate) lease: Option<Lease>,
+    /// The lease after this op, when the op changed it.
+    pub(crate) lease: Option<LeaseView>,
 }
 
 /// Ops waiting for, and in, the store.
@@ -83,12 +84,8 @@ impl UserActor {
                     fanned_out = true;
                 }
             }
-            if let Some(lease) = &p.lease {
-                let frame = ServerFrame::Lease(LeaseView {
-                    holder: Some(lease.device.clone()),
-                    token: lease.token,
-                })
-                .to_text();
+            if let Some(lease) = p.lease {
+                let frame = ServerFrame::Lease(lease).to_text();
                 let frame = Bytes::from(frame);
                 for dev in state.devices.values() {
                     let _ = dev.link.push(frame.clone());

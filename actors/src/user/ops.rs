@@ -49,7 +49,11 @@ impl UserActor {
             return;
         }
         let now = self.clock.new_timestamp();
-        match state.doc.apply(device, seq, op, *now.get_time(), &state.rules) {
+        let lease_before = state.doc.lease().cloned();
+        match state
+            .doc
+            .apply(device, seq, op, *now.get_time(), &state.rules)
+        {
             Ok(Outcome::Duplicate { version }) => {
                 metrics::counter!("baton_ops_duplicate_total").increment(1);
                 // A resend of an op that is applied but not yet durable: its
@@ -73,7 +77,11 @@ impl UserActor {
                     link.op_done();
                 }
             }
-            Ok(Outcome::Applied(logged, lease)) => {
+            Ok(Outcome::Applied(logged, _)) => {
+                // Grants, takes and releases (an `ended` from the holder) all
+                // show as a change of the lease.
+                let lease = (state.doc.lease() != lease_before.as_ref())
+                    .then(|| super::attach::lease_view(state));
                 let payload = match serde_json::to_vec(&logged.op) {
                     Ok(p) => p,
                     Err(e) => {

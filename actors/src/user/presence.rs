@@ -8,7 +8,12 @@ use super::attach::{lease_view, now_ms};
 use crate::protocol::{Activity, HandoffOutcome, PresenceEntry, ServerFrame};
 
 impl UserActor {
-    pub(crate) fn heartbeat(&self, state: &mut UserState, device: &str, activity: Option<Activity>) {
+    pub(crate) fn heartbeat(
+        &self,
+        state: &mut UserState,
+        device: &str,
+        activity: Option<Activity>,
+    ) {
         state.doc.touch_device(device, now_ms());
         let Some(dev) = state.devices.get_mut(device) else {
             return;
@@ -21,7 +26,12 @@ impl UserActor {
 
     /// Send every connected device the presence of all registered devices.
     pub(crate) fn broadcast_presence(&self, state: &UserState) {
-        let frame = Bytes::from(ServerFrame::Presence { devices: presence(state) }.to_text());
+        let frame = Bytes::from(
+            ServerFrame::Presence {
+                devices: presence(state),
+            }
+            .to_text(),
+        );
         for dev in state.devices.values() {
             let _ = dev.link.push(frame.clone());
         }
@@ -70,7 +80,10 @@ impl UserActor {
         }
         metrics::counter!("baton_handoffs_total", "outcome" => format!("{outcome:?}")).increment(1);
         if let Some(dev) = state.devices.get(device) {
-            let _ = dev.link.push_frame(&ServerFrame::HandoffResult { request_id, outcome });
+            let _ = dev.link.push_frame(&ServerFrame::HandoffResult {
+                request_id,
+                outcome,
+            });
         }
     }
 }

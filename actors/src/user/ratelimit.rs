@@ -46,7 +46,9 @@ mod tests {
         assert!(b.take(t0).is_ok());
         assert!(b.take(t0).is_ok());
         assert!(b.take(t0).is_ok());
-        let wait = b.take(t0).expect_err("fourth op within the window is refused");
+        let wait = b
+            .take(t0)
+            .expect_err("fourth op within the window is refused");
         assert!(wait > Duration::from_secs(19) && wait <= Duration::from_secs(20));
         assert!(b.take(t0 + Duration::from_secs(20)).is_ok());
     }

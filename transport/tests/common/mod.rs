@@ -34,7 +34,9 @@ pub const DEVICE_SCOPES: &[Scope] = &[
 ];
 
 pub fn now_unix() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 pub struct TestServer {
@@ -68,7 +70,11 @@ impl TestServer {
         server
     }
 
-    pub async fn with_store(store: Store, cfg: ActorConfig, transport: TransportConfig) -> TestServer {
+    pub async fn with_store(
+        store: Store,
+        cfg: ActorConfig,
+        transport: TransportConfig,
+    ) -> TestServer {
         Self::with_limits(store, cfg, transport, 10_000).await
     }
 
@@ -94,7 +100,9 @@ impl TestServer {
             transport,
             metrics: baton_transport::install_metrics(),
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let join = tokio::spawn(baton_transport::serve(listener, state, async move {
@@ -146,7 +154,12 @@ impl TestServer {
     }
 
     pub async fn state(&self, user: &str) -> Value {
-        let (status, body) = self.get(&format!("/v1/users/{user}/state"), Some(&self.service_token())).await;
+        let (status, body) = self
+            .get(
+                &format!("/v1/users/{user}/state"),
+                Some(&self.service_token()),
+            )
+            .await;
         assert_eq!(status, 200, "state read failed: {body}");
         body
     }
@@ -182,7 +195,10 @@ pub async fn sqlite_store(dir: &tempfile::TempDir) -> Store {
 pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + WAIT;
     while !check() {
-        assert!(std::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -199,7 +215,10 @@ pub async fn close_code(ws: &mut Ws) -> Option<u16> {
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Open a raw socket with the given token (as a header).
-pub async fn raw_connect(server: &TestServer, token: Option<&str>) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+pub async fn raw_connect(
+    server: &TestServer,
+    token: Option<&str>,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
     let mut req = server.ws_url().into_client_request()?;
     if let Some(t) = token {
         req.headers_mut().insert(
@@ -212,16 +231,22 @@ pub async fn raw_connect(server: &TestServer, token: Option<&str>) -> Result<Ws,
 }
 
 pub async fn send_json(ws: &mut Ws, v: &Value) {
-    ws.send(Message::Text(v.to_string().into())).await.expect("send");
+    ws.send(Message::Text(v.to_string().into()))
+        .await
+        .expect("send");
 }
 
 /// Next text frame as JSON; panics on timeout. Returns `None` on close
 /// (with the close code stored in the second tuple field).
 pub async fn next_json(ws: &mut Ws) -> Result<Value, Option<u16>> {
     loop {
-        let msg = tokio::time::timeout(WAIT, ws.next()).await.expect("frame within timeout");
+        let msg = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("frame within timeout");
         match msg {
-            Some(Ok(Message::Text(t))) => return Ok(serde_json::from_str(&t).expect("server sends JSON")),
+            Some(Ok(Message::Text(t))) => {
+                return Ok(serde_json::from_str(&t).expect("server sends JSON"))
+            }
             Some(Ok(Message::Close(frame))) => return Err(frame.map(|f| u16::from(f.code))),
             Some(Ok(_)) => continue,
             Some(Err(_)) | None => return Err(None),
@@ -340,7 +365,9 @@ impl TestDevice {
     /// Wait for the ack of `seq`, applying deltas that arrive meanwhile.
     pub async fn wait_ack(&mut self, seq: u64) -> u64 {
         loop {
-            let frame = next_json(&mut self.ws).await.expect("frame while waiting for ack");
+            let frame = next_json(&mut self.ws)
+                .await
+                .expect("frame while waiting for ack");
             match frame["type"].as_str() {
                 Some("ack") => {
                     let s = frame["seq"].as_u64().expect("seq");
@@ -364,7 +391,9 @@ impl TestDevice {
             return self.inbox.remove(pos);
         }
         loop {
-            let frame = next_json(&mut self.ws).await.unwrap_or_else(|c| panic!("closed ({c:?}) waiting for {kind}"));
+            let frame = next_json(&mut self.ws)
+                .await
+                .unwrap_or_else(|c| panic!("closed ({c:?}) waiting for {kind}"));
             if frame["type"] == kind {
                 if kind == "delta" {
                     self.apply_delta(&frame);
@@ -386,7 +415,11 @@ impl TestDevice {
     }
 
     pub fn watchlist(&self) -> Vec<String> {
-        self.doc.watchlist().into_iter().map(|w| w.content.as_str().to_owned()).collect()
+        self.doc
+            .watchlist()
+            .into_iter()
+            .map(|w| w.content.as_str().to_owned())
+            .collect()
     }
 
     /// Disconnect, keeping the replica and unacked ops (going offline).
@@ -397,18 +430,27 @@ impl TestDevice {
 }
 
 pub fn add(content: &str) -> Op {
-    serde_json::from_value(json!({"kind":"watchlist_add","content":content,"added_at_ms":1})).expect("op")
+    serde_json::from_value(json!({"kind":"watchlist_add","content":content,"added_at_ms":1}))
+        .expect("op")
 }
 
 pub fn remove(doc: &UserDoc, content: &str) -> Op {
-    let dots: Vec<baton_crdt::Dot> = doc.watchlist_set().dots_of(content).map(|(d, _)| d.clone()).collect();
-    serde_json::from_value(json!({"kind":"watchlist_remove","content":content,"observed":dots})).expect("op")
+    let dots: Vec<baton_crdt::Dot> = doc
+        .watchlist_set()
+        .dots_of(content)
+        .map(|(d, _)| d.clone())
+        .collect();
+    serde_json::from_value(json!({"kind":"watchlist_remove","content":content,"observed":dots}))
+        .expect("op")
 }
 
 pub fn playback(device: &str, content: &str, position_ms: u64, state: &str) -> Op {
     let ts = Hlc::for_device(device, *uhlc::HLC::default().new_timestamp().get_time());
-    serde_json::from_value(json!({"kind":"playback","content":content,"position_ms":position_ms,
-        "duration_ms":3_600_000,"state":state,"ts":ts})).expect("op")
+    serde_json::from_value(
+        json!({"kind":"playback","content":content,"position_ms":position_ms,
+        "duration_ms":3_600_000,"state":state,"ts":ts}),
+    )
+    .expect("op")
 }
 
 pub fn rest_watchlist(state: &Value) -> Vec<String> {
