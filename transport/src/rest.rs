@@ -1,7 +1,10 @@
 //! REST cold reads of one user's state. Every call needs a token: a device
 //! token reads only its own user; a `service:read` token reads any user.
 
-use axum::extract::{Path, RawQuery, State};
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -58,6 +61,57 @@ enum Need {
     Watchlist,
     Preferences,
     Both,
+}
+
+/// What every user read needs: the app, the user in the path, and the
+/// request's headers and query (for the token and `If-None-Match`).
+pub(crate) struct ReadCtx {
+    app: AppState,
+    user: String,
+    headers: HeaderMap,
+    query: Option<String>,
+}
+
+impl FromRequestParts<AppState> for ReadCtx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, app)
+            .await
+            .map_err(|e| ApiError::BadRequest {
+                code: "invalid_path",
+                message: e.to_string(),
+            })?;
+        Ok(ReadCtx {
+            app: app.clone(),
+            user: params.get("user").cloned().unwrap_or_default(),
+            headers: parts.headers.clone(),
+            query: parts.uri.query().map(str::to_owned),
+        })
+    }
+}
+
+impl ReadCtx {
+    async fn view(&self, need: Need) -> Result<UserView, ApiError> {
+        read(
+            &self.app,
+            &self.headers,
+            self.query.as_deref(),
+            &self.user,
+            need,
+        )
+        .await
+    }
+
+    /// Read, shape the body, and answer with the version as ETag.
+    async fn respond<B: Serialize>(
+        &self,
+        need: Need,
+        body: impl FnOnce(UserView) -> (u64, B),
+    ) -> Result<Response, ApiError> {
+        let (version, body) = body(self.view(need).await?);
+        Ok(with_etag(version, &self.headers, body))
+    }
 }
 
 async fn read(
@@ -140,14 +194,8 @@ fn with_etag(version: u64, headers: &HeaderMap, body: impl Serialize) -> Respons
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
-pub(crate) async fn state(
-    State(app): State<AppState>,
-    Path(user): Path<String>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
-    let view = read(&app, &headers, q.as_deref(), &user, Need::Both).await?;
-    Ok(with_etag(view.version, &headers, &view))
+pub(crate) async fn state(ctx: ReadCtx) -> Result<Response, ApiError> {
+    ctx.respond(Need::Both, |v| (v.version, v)).await
 }
 
 /// The watchlist.
@@ -155,22 +203,18 @@ pub(crate) async fn state(
     params(("user" = String, Path, description = "user id")),
     responses((status = 200, body = WatchlistBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-pub(crate) async fn watchlist(
-    State(app): State<AppState>,
-    Path(user): Path<String>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
-    let view = read(&app, &headers, q.as_deref(), &user, Need::Watchlist).await?;
-    let version = view.version;
-    Ok(with_etag(
-        version,
-        &headers,
-        WatchlistBody {
+pub(crate) async fn watchlist(ctx: ReadCtx) -> Result<Response, ApiError> {
+    ctx.respond(Need::Watchlist, |v| {
+        let version = v.version;
+        (
             version,
-            items: view.watchlist,
-        },
-    ))
+            WatchlistBody {
+                version,
+                items: v.watchlist,
+            },
+        )
+    })
+    .await
 }
 
 /// All playback positions.
@@ -178,22 +222,18 @@ pub(crate) async fn watchlist(
     params(("user" = String, Path, description = "user id")),
     responses((status = 200, body = PlaybackBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-pub(crate) async fn playback(
-    State(app): State<AppState>,
-    Path(user): Path<String>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
-    let view = read(&app, &headers, q.as_deref(), &user, Need::Watchlist).await?;
-    let version = view.version;
-    Ok(with_etag(
-        version,
-        &headers,
-        PlaybackBody {
+pub(crate) async fn playback(ctx: ReadCtx) -> Result<Response, ApiError> {
+    ctx.respond(Need::Watchlist, |v| {
+        let version = v.version;
+        (
             version,
-            items: view.playback,
-        },
-    ))
+            PlaybackBody {
+                version,
+                items: v.playback,
+            },
+        )
+    })
+    .await
 }
 
 /// One playback position.
@@ -203,16 +243,14 @@ pub(crate) async fn playback(
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn playback_one(
-    State(app): State<AppState>,
-    Path((user, content)): Path<(String, String)>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
+    ctx: ReadCtx,
+    Path(path): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let content = ContentId::parse(&content).map_err(|e| ApiError::BadRequest {
+    let content = ContentId::parse(&path.1).map_err(|e| ApiError::BadRequest {
         code: "invalid_content_id",
         message: e.to_string(),
     })?;
-    let view = read(&app, &headers, q.as_deref(), &user, Need::Watchlist).await?;
+    let view = ctx.view(Need::Watchlist).await?;
     let entry = view
         .playback
         .into_iter()
@@ -220,7 +258,7 @@ pub(crate) async fn playback_one(
         .ok_or_else(|| {
             ApiError::NotFound(format!("no playback position for {}", content.as_str()))
         })?;
-    Ok(with_etag(view.version, &headers, entry))
+    Ok(with_etag(view.version, &ctx.headers, entry))
 }
 
 /// Devices and presence.
@@ -228,18 +266,18 @@ pub(crate) async fn playback_one(
     params(("user" = String, Path, description = "user id")),
     responses((status = 200, body = DevicesBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-pub(crate) async fn devices(
-    State(app): State<AppState>,
-    Path(user): Path<String>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
-    let view = read(&app, &headers, q.as_deref(), &user, Need::Watchlist).await?;
-    Ok(Json(DevicesBody {
-        version: view.version,
-        devices: view.devices,
+pub(crate) async fn devices(ctx: ReadCtx) -> Result<Response, ApiError> {
+    ctx.respond(Need::Watchlist, |v| {
+        let version = v.version;
+        (
+            version,
+            DevicesBody {
+                version,
+                devices: v.devices,
+            },
+        )
     })
-    .into_response())
+    .await
 }
 
 /// The preferences document.
@@ -247,22 +285,18 @@ pub(crate) async fn devices(
     params(("user" = String, Path, description = "user id")),
     responses((status = 200, body = PreferencesBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-pub(crate) async fn preferences(
-    State(app): State<AppState>,
-    Path(user): Path<String>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Response, ApiError> {
-    let view = read(&app, &headers, q.as_deref(), &user, Need::Preferences).await?;
-    let version = view.version;
-    Ok(with_etag(
-        version,
-        &headers,
-        PreferencesBody {
+pub(crate) async fn preferences(ctx: ReadCtx) -> Result<Response, ApiError> {
+    ctx.respond(Need::Preferences, |v| {
+        let version = v.version;
+        (
             version,
-            preferences: view.preferences,
-        },
-    ))
+            PreferencesBody {
+                version,
+                preferences: v.preferences,
+            },
+        )
+    })
+    .await
 }
 
 /// Size figures of one user's state (service tokens only).
@@ -270,18 +304,13 @@ pub(crate) async fn preferences(
     params(("user" = String, Path, description = "user id")),
     responses((status = 200, body = UserStats), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-pub(crate) async fn stats(
-    State(app): State<AppState>,
-    Path(user): Path<String>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Result<Json<UserStats>, ApiError> {
-    let principal = authenticate(&app, &headers, q.as_deref())?;
-    check_user_id(&user)?;
+pub(crate) async fn stats(ctx: ReadCtx) -> Result<Json<UserStats>, ApiError> {
+    let principal = authenticate(&ctx.app, &ctx.headers, ctx.query.as_deref())?;
+    check_user_id(&ctx.user)?;
     if !principal.has(Scope::ServiceRead) {
         return Err(ApiError::Forbidden(
             "admin reads need the service:read scope".into(),
         ));
     }
-    Ok(Json(app.hub.stats(&user).await?))
+    Ok(Json(ctx.app.hub.stats(&ctx.user).await?))
 }
