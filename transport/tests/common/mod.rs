@@ -48,6 +48,13 @@ pub struct TestServer {
     _dir: Option<tempfile::TempDir>,
 }
 
+impl TestServer {
+    /// The SQLite file of a node started with [`TestServer::sqlite`].
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        self._dir.as_ref().map(|d| d.path().join("baton.db"))
+    }
+}
+
 pub fn test_config() -> ActorConfig {
     ActorConfig {
         rate_limit_events: 10_000,
