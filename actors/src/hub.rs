@@ -25,6 +25,7 @@ use crate::device::DeviceIdentity;
 use crate::error::ActorError;
 use crate::link::DeviceLink;
 use crate::protocol::{DeviceHello, ErrorFrame};
+use crate::shared::Shared;
 use crate::user::{UserActor, UserArgs, UserMsg, UserStats, UserView};
 
 /// Handle to this node's actor system. Cheap to clone.
@@ -44,6 +45,9 @@ pub(crate) struct HubInner {
     max_connections: usize,
     next_conn: AtomicU64,
     epoch: Instant,
+    shared: Shared,
+    /// Open connections by token id, to close them when the token is revoked.
+    tokens: Mutex<HashMap<String, Vec<(u64, DeviceLink)>>>,
 }
 
 #[derive(Clone)]
@@ -53,11 +57,22 @@ struct Slot {
 }
 
 impl Hub {
-    /// Start the hub (its supervisor and the live-actor cap sweeper).
+    /// Start the hub with in-process shared state (one node).
     pub async fn start(
         store: Store,
         cfg: ActorConfig,
         max_connections: usize,
+    ) -> Result<Hub, ActorError> {
+        Self::start_with(store, cfg, max_connections, Shared::local()).await
+    }
+
+    /// Start the hub (its supervisor, the live-actor cap sweeper and the
+    /// revocation watcher) with the given shared state.
+    pub async fn start_with(
+        store: Store,
+        cfg: ActorConfig,
+        max_connections: usize,
+        shared: Shared,
     ) -> Result<Hub, ActorError> {
         let (supervisor, _) = Actor::spawn(None, HubSupervisor, ())
             .await
@@ -76,12 +91,49 @@ impl Hub {
             max_connections,
             next_conn: AtomicU64::new(1),
             epoch: Instant::now(),
+            shared,
+            tokens: Mutex::new(HashMap::new()),
         });
         let _ = inner
             .supervisor
             .cast(SupMsg::Attach(Arc::downgrade(&inner)));
         tokio::spawn(sweep(Arc::downgrade(&inner)));
+        tokio::spawn(close_revoked(Arc::downgrade(&inner)));
         Ok(Hub { inner })
+    }
+
+    /// The state shared between nodes.
+    pub fn shared(&self) -> &Shared {
+        &self.inner.shared
+    }
+
+    /// Track an open connection by its token id; closes it at once if the
+    /// token is already known to be revoked.
+    pub(crate) async fn register_token(&self, jti: &str, conn: u64, link: &DeviceLink) {
+        self.inner
+            .tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(jti.to_owned())
+            .or_default()
+            .push((conn, link.clone()));
+        if self.inner.shared.is_revoked(jti).await {
+            link.close(crate::protocol::CloseCode::PolicyViolation);
+        }
+    }
+
+    pub(crate) fn unregister_token(&self, jti: &str, conn: u64) {
+        let mut tokens = self
+            .inner
+            .tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(list) = tokens.get_mut(jti) {
+            list.retain(|(c, _)| *c != conn);
+            if list.is_empty() {
+                tokens.remove(jti);
+            }
+        }
     }
 
     /// The actor settings.
@@ -153,6 +205,7 @@ impl Hub {
             cfg: self.inner.cfg.clone(),
             store: self.inner.store.clone(),
             clock: self.inner.clock.clone(),
+            shared: self.inner.shared.clone(),
         };
         let args = UserArgs {
             user: user.to_owned(),
@@ -269,6 +322,31 @@ impl HubInner {
             .is_some_and(|a| a.get_id() == id);
         if matches {
             users.remove(user);
+        }
+    }
+}
+
+/// Close every open connection whose token was revoked (on any node).
+async fn close_revoked(inner: std::sync::Weak<HubInner>) {
+    let Some(mut events) = inner.upgrade().map(|i| i.shared.revocations()) else {
+        return;
+    };
+    loop {
+        let jti = match events.recv().await {
+            Ok(jti) => jti,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        let Some(inner) = inner.upgrade() else { return };
+        let links = inner
+            .tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&jti)
+            .unwrap_or_default();
+        for (_, link) in links {
+            metrics::counter!("baton_revoked_disconnects_total").increment(1);
+            link.close(crate::protocol::CloseCode::PolicyViolation);
         }
     }
 }

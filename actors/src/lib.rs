@@ -34,6 +34,7 @@ pub mod error;
 pub mod hub;
 pub mod link;
 pub mod protocol;
+pub mod shared;
 pub mod user;
 pub mod wire;
 
@@ -42,3 +43,4 @@ pub use device::{run_session, BoxSink, BoxStream, DeviceIdentity, SocketError, W
 pub use error::ActorError;
 pub use hub::{ConnPermit, Hub};
 pub use link::DeviceLink;
+pub use shared::{Shared, SharedError};

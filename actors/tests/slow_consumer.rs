@@ -90,6 +90,7 @@ fn ident(device: &str) -> DeviceIdentity {
         write_watchlist: true,
         write_preferences: true,
         playback_control: true,
+        jti: None,
     }
 }
 

@@ -46,6 +46,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// This node's name in a cluster.
     pub node_id: String,
+    /// Redis for state shared between nodes (revocations, rate limits,
+    /// presence); unset = in-process (one node).
+    #[serde(default)]
+    pub redis_url: Option<String>,
     /// `[store]`
     pub store: StoreSection,
     /// `[auth]`
@@ -61,8 +65,17 @@ pub struct Config {
 }
 
 /// Top-level keys; other `BATON_*` variables (e.g. `BATON_CONFIG`) are not configuration.
-const TOP_LEVEL_KEYS: [&str; 9] = [
-    "listen", "data-dir", "node-id", "store", "auth", "limits", "sessions", "actors", "log",
+const TOP_LEVEL_KEYS: [&str; 10] = [
+    "listen",
+    "data-dir",
+    "node-id",
+    "redis-url",
+    "store",
+    "auth",
+    "limits",
+    "sessions",
+    "actors",
+    "log",
 ];
 
 impl Default for Config {
@@ -71,6 +84,7 @@ impl Default for Config {
             listen: SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 7600)),
             data_dir: PathBuf::from("./data"),
             node_id: "node-1".to_owned(),
+            redis_url: None,
             store: StoreSection::new(),
             auth: AuthSection::default(),
             limits: LimitsSection::new(),

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use baton_actors::{ActorConfig, Hub};
+use baton_actors::{ActorConfig, Hub, Shared};
 use baton_store::{Store, StoreConfig, StoreOptions};
 use baton_transport::auth::Verifier;
 use baton_transport::{AppState, TransportConfig};
@@ -31,10 +31,18 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         .await
         .context("opening the store")?;
     let backend = store.backend_name();
-    let hub = Hub::start(
+    let shared = match &cfg.redis_url {
+        Some(url) => Shared::redis(url)
+            .await
+            .with_context(|| format!("connecting to Redis at {url}"))?,
+        None => Shared::local(),
+    };
+    tracing::info!(shared = shared.backend_name(), "shared state ready");
+    let hub = Hub::start_with(
         store.clone(),
         actor_config(&cfg),
         cfg.limits.max_connections,
+        shared,
     )
     .await?;
     let state = AppState {

@@ -16,6 +16,7 @@ mod health;
 mod metrics_http;
 mod openapi;
 mod rest;
+mod revoke;
 mod server;
 mod socket;
 mod ws;

@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         crate::ws::sync,
         crate::rest::state, crate::rest::watchlist, crate::rest::playback, crate::rest::playback_one,
-        crate::rest::devices, crate::rest::preferences, crate::rest::stats,
+        crate::rest::devices, crate::rest::preferences, crate::rest::stats, crate::revoke::revoke,
         crate::health::live, crate::health::ready, crate::health::metrics,
     ),
     modifiers(&Bearer)

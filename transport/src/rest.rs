@@ -121,7 +121,7 @@ async fn read(
     user: &str,
     need: Need,
 ) -> Result<UserView, ApiError> {
-    let principal = authenticate(app, headers, query)?;
+    let principal = authenticate(app, headers, query).await?;
     check_user_id(user)?;
     if !principal.can_read_user(user) {
         return Err(ApiError::Forbidden(format!(
@@ -145,13 +145,20 @@ async fn read(
     Ok(app.hub.read(user).await?)
 }
 
-fn authenticate(
+/// Verify the request's token and refuse a revoked one.
+pub(crate) async fn authenticate(
     app: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<Principal, ApiError> {
     let token = bearer_or_query(headers, query).ok_or(AuthError::MissingToken)?;
-    Ok(app.verifier.verify(&token)?)
+    let principal = app.verifier.verify(&token)?;
+    if let Some(jti) = &principal.jti {
+        if app.hub.shared().is_revoked(jti).await {
+            return Err(AuthError::Revoked.into());
+        }
+    }
+    Ok(principal)
 }
 
 fn check_user_id(user: &str) -> Result<(), ApiError> {
@@ -305,7 +312,7 @@ pub(crate) async fn preferences(ctx: ReadCtx) -> Result<Response, ApiError> {
     responses((status = 200, body = UserStats), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn stats(ctx: ReadCtx) -> Result<Json<UserStats>, ApiError> {
-    let principal = authenticate(&ctx.app, &ctx.headers, ctx.query.as_deref())?;
+    let principal = authenticate(&ctx.app, &ctx.headers, ctx.query.as_deref()).await?;
     check_user_id(&ctx.user)?;
     if !principal.has(Scope::ServiceRead) {
         return Err(ApiError::Forbidden(

@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/users/{user}/devices", get(crate::rest::devices))
         .route("/v1/users/{user}/preferences", get(crate::rest::preferences))
         .route("/v1/admin/users/{user}/stats", get(crate::rest::stats))
+        .route("/v1/admin/revocations", axum::routing::post(crate::revoke::revoke))
         .route("/openapi.json", get(crate::openapi::openapi_json))
         .route("/health/live", get(crate::health::live))
         .route("/health/ready", get(crate::health::ready))

@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use baton_actors::DeviceIdentity;
 
-use crate::auth::{bearer_or_query, AuthError, Scope};
+use crate::auth::Scope;
 use crate::error::ApiError;
 use crate::server::AppState;
 
@@ -26,7 +26,7 @@ pub(crate) async fn sync(
     RawQuery(query): RawQuery,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    match admit(&app, &headers, query.as_deref()) {
+    match admit(&app, &headers, query.as_deref()).await {
         Ok((ident, permit)) => {
             let cfg = &app.transport;
             let hub = app.hub.clone();
@@ -45,13 +45,12 @@ pub(crate) async fn sync(
     }
 }
 
-fn admit(
+async fn admit(
     app: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<(DeviceIdentity, baton_actors::ConnPermit), ApiError> {
-    let token = bearer_or_query(headers, query).ok_or(AuthError::MissingToken)?;
-    let principal = app.verifier.verify(&token)?;
+    let principal = crate::rest::authenticate(app, headers, query).await?;
     let device = principal
         .device
         .clone()
@@ -64,6 +63,7 @@ fn admit(
             write_watchlist: principal.has(Scope::WriteWatchlist),
             write_preferences: principal.has(Scope::WritePreferences),
             playback_control: principal.has(Scope::PlaybackControl),
+            jti: principal.jti.clone(),
         },
         permit,
     ))

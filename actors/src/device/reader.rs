@@ -33,6 +33,8 @@ pub struct DeviceIdentity {
     pub write_preferences: bool,
     /// `playback:control` scope.
     pub playback_control: bool,
+    /// The token's id (`jti`), for closing the socket if it is revoked.
+    pub jti: Option<String>,
 }
 
 /// Serve one device connection until it ends. Never fails: every problem is
@@ -64,6 +66,9 @@ pub async fn run_session(
         None => return,
     };
     tracing::info!("device attached");
+    if let Some(jti) = &ident.jti {
+        hub.register_token(jti, conn, &link).await;
+    }
 
     let mut session = Session {
         ident: &ident,
@@ -115,6 +120,9 @@ pub async fn run_session(
         }
     }
     device_ref.stop(None);
+    if let Some(jti) = &ident.jti {
+        hub.unregister_token(jti, conn);
+    }
     let _ = user.cast(UserMsg::Detach {
         device: ident.device.clone(),
         conn,

@@ -23,6 +23,7 @@ pub(crate) struct UserActor {
     pub(crate) cfg: Arc<ActorConfig>,
     pub(crate) store: Store,
     pub(crate) clock: Arc<uhlc::HLC>,
+    pub(crate) shared: crate::shared::Shared,
 }
 
 /// Arguments to start one user actor.
@@ -121,7 +122,7 @@ impl Actor for UserActor {
                 op,
                 received,
             } => {
-                self.on_op(state, &device, conn, seq, op, received);
+                self.on_op(state, &device, conn, seq, op, received).await;
                 self.submit(&myself, state);
             }
             UserMsg::Heartbeat { device, activity } => self.heartbeat(state, &device, activity),

@@ -14,7 +14,7 @@ use crate::protocol::{ErrorFrame, ServerFrame};
 impl UserActor {
     /// Apply one op. Duplicates are acknowledged at once; refused ops get an
     /// error frame and do not consume their seq; applied ops wait for commit.
-    pub(crate) fn on_op(
+    pub(crate) async fn on_op(
         &self,
         state: &mut UserState,
         device: &str,
@@ -35,7 +35,19 @@ impl UserActor {
                 link.op_done();
             }
         };
-        if let Err(wait) = state.bucket.take(received) {
+        let decision = match self
+            .shared
+            .rate_take(
+                &state.user,
+                self.cfg.rate_limit_events,
+                self.cfg.rate_limit_window,
+            )
+            .await
+        {
+            Some(shared) => shared,
+            None => state.bucket.take(received),
+        };
+        if let Err(wait) = decision {
             let mut err = ErrorFrame::new(
                 "rate_limited",
                 format!(

@@ -26,12 +26,9 @@ impl UserActor {
 
     /// Send every connected device the presence of all registered devices.
     pub(crate) fn broadcast_presence(&self, state: &UserState) {
-        let frame = Bytes::from(
-            ServerFrame::Presence {
-                devices: presence(state),
-            }
-            .to_text(),
-        );
+        let devices = presence(state);
+        self.shared.publish_presence(&state.user, devices.clone());
+        let frame = Bytes::from(ServerFrame::Presence { devices }.to_text());
         for dev in state.devices.values() {
             let _ = dev.link.push(frame.clone());
         }

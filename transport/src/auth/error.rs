@@ -13,6 +13,9 @@ pub enum AuthError {
     /// No token was presented.
     #[error("no bearer token presented")]
     MissingToken,
+    /// The token was revoked (by its `jti`).
+    #[error("token revoked")]
+    Revoked,
     /// The token is not a well-formed JWT (segments, base64, JSON, claim types).
     #[error("malformed token: {0}")]
     MalformedToken(String),
@@ -86,6 +89,7 @@ impl AuthError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::MissingToken => "missing_token",
+            Self::Revoked => "revoked",
             Self::MalformedToken(_) => "malformed_token",
             Self::BadSignature => "bad_signature",
             Self::Expired => "expired",

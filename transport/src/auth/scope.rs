@@ -20,17 +20,20 @@ pub enum Scope {
     PlaybackControl,
     /// `service:read`: a backend service may read any user's state.
     ServiceRead,
+    /// `admin:revoke`: an operator may revoke tokens.
+    AdminRevoke,
 }
 
 impl Scope {
     /// Every scope, in wire order.
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 7] = [
         Scope::ReadWatchlist,
         Scope::WriteWatchlist,
         Scope::ReadPreferences,
         Scope::WritePreferences,
         Scope::PlaybackControl,
         Scope::ServiceRead,
+        Scope::AdminRevoke,
     ];
 
     /// The five scopes a device token carries by default.
@@ -51,6 +54,7 @@ impl Scope {
             Scope::WritePreferences => "write:preferences",
             Scope::PlaybackControl => "playback:control",
             Scope::ServiceRead => "service:read",
+            Scope::AdminRevoke => "admin:revoke",
         }
     }
 

@@ -3,6 +3,8 @@
 //! real WebSocket and keep a local replica built from `baton-crdt`.
 #![allow(dead_code)]
 
+pub mod redis_server;
+
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -91,7 +93,36 @@ impl TestServer {
         transport: TransportConfig,
         max_conn: usize,
     ) -> TestServer {
-        let hub = Hub::start(store, cfg, max_conn).await.expect("hub starts");
+        Self::with_shared(
+            store,
+            cfg,
+            transport,
+            max_conn,
+            baton_actors::Shared::local(),
+        )
+        .await
+    }
+
+    /// A node on a fresh SQLite file using `shared` (e.g. Redis).
+    pub async fn sqlite_shared(cfg: ActorConfig, shared: baton_actors::Shared) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = sqlite_store(&dir).await;
+        let mut server =
+            Self::with_shared(store, cfg, TransportConfig::default(), 10_000, shared).await;
+        server._dir = Some(dir);
+        server
+    }
+
+    pub async fn with_shared(
+        store: Store,
+        cfg: ActorConfig,
+        transport: TransportConfig,
+        max_conn: usize,
+        shared: baton_actors::Shared,
+    ) -> TestServer {
+        let hub = Hub::start_with(store, cfg, max_conn, shared)
+            .await
+            .expect("hub starts");
         let verifier = Verifier::new(AuthConfig::new(
             ISSUER,
             AUDIENCE,
