@@ -230,49 +230,68 @@ impl Hub {
         hello: DeviceHello,
         vv: VersionVector,
     ) -> Result<ActorRef<UserMsg>, ErrorFrame> {
-        let actor = self.user(&ident.user).await.map_err(unavailable)?;
-        let reply = actor
-            .call(
-                |reply| UserMsg::Attach {
-                    device: ident.device.clone(),
-                    conn,
-                    link,
-                    hello,
-                    vv,
-                    reply,
-                },
-                Some(self.inner.cfg.call_timeout),
-            )
-            .await;
-        match reply {
-            Ok(ractor::rpc::CallResult::Success(Ok(()))) => Ok(actor),
-            Ok(ractor::rpc::CallResult::Success(Err(frame))) => Err(frame),
-            _ => Err(unavailable(ActorError::Timeout)),
+        // An actor may stop (passivation) between lookup and delivery; its
+        // queued messages are dropped then. Look it up again and retry.
+        for _ in 0..3 {
+            let actor = self.user(&ident.user).await.map_err(unavailable)?;
+            let reply = actor
+                .call(
+                    |reply| UserMsg::Attach {
+                        device: ident.device.clone(),
+                        conn,
+                        link: link.clone(),
+                        hello: hello.clone(),
+                        vv: vv.clone(),
+                        reply,
+                    },
+                    Some(self.inner.cfg.call_timeout),
+                )
+                .await;
+            match reply {
+                Ok(ractor::rpc::CallResult::Success(Ok(()))) => return Ok(actor),
+                Ok(ractor::rpc::CallResult::Success(Err(frame))) => return Err(frame),
+                Ok(ractor::rpc::CallResult::Timeout) => {
+                    return Err(unavailable(ActorError::Timeout))
+                }
+                Ok(ractor::rpc::CallResult::SenderError) | Err(_) => continue,
+            }
         }
+        Err(unavailable(ActorError::Unavailable(format!(
+            "user {} kept stopping",
+            ident.user
+        ))))
     }
 
     /// The user's durable state (activates the user if needed).
     pub async fn read(&self, user: &str) -> Result<UserView, ActorError> {
-        let actor = self.user(user).await?;
-        self.ask(&actor, UserMsg::Read).await
+        self.ask(user, UserMsg::Read).await
     }
 
     /// Size figures of one user's state.
     pub async fn stats(&self, user: &str) -> Result<UserStats, ActorError> {
-        let actor = self.user(user).await?;
-        self.ask(&actor, UserMsg::Stats).await
+        self.ask(user, UserMsg::Stats).await
     }
 
+    /// Ask the user's actor; if it stopped (passivation) before answering,
+    /// activate it again and ask once more.
     async fn ask<T: Send + 'static>(
         &self,
-        actor: &ActorRef<UserMsg>,
-        msg: impl FnOnce(ractor::RpcReplyPort<T>) -> UserMsg,
+        user: &str,
+        msg: impl Fn(ractor::RpcReplyPort<T>) -> UserMsg,
     ) -> Result<T, ActorError> {
-        match actor.call(msg, Some(self.inner.cfg.call_timeout)).await {
-            Ok(ractor::rpc::CallResult::Success(v)) => Ok(v),
-            Ok(_) => Err(ActorError::Timeout),
-            Err(e) => Err(ActorError::Unavailable(e.to_string())),
+        let mut last = ActorError::Timeout;
+        for _ in 0..2 {
+            let actor = self.user(user).await?;
+            match actor.call(&msg, Some(self.inner.cfg.call_timeout)).await {
+                Ok(ractor::rpc::CallResult::Success(v)) => return Ok(v),
+                Ok(ractor::rpc::CallResult::Timeout) => return Err(ActorError::Timeout),
+                Ok(ractor::rpc::CallResult::SenderError) => {
+                    last = ActorError::Unavailable("user actor stopped before answering".into());
+                }
+                Err(e) => last = ActorError::Unavailable(e.to_string()),
+            }
         }
+        Err(last)
     }
 
     /// Graceful shutdown: refuse new work, close every device with 1001,
