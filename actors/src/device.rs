@@ -1,13 +1,19 @@
-//! One connected device: a device actor that owns the socket's write half and
-//! its bounded outbound queue, and a reader loop ([`run_session`]) that owns
-//! the read half, checks liveness, parses frames and routes them to the
-//! user's actor.
+//! One connected device: its session ([`run_session`]), a single task that
+//! owns the socket. It is the device actor: its mailbox is the bounded
+//! outbound queue in [`DeviceLink`](crate::DeviceLink), and it handles, one at
+//! a time, frames from the device (parsed and routed to the user's actor),
+//! frames for the device (written under a write timeout), pings, and the
+//! liveness and heartbeat timeouts.
+//!
+//! It is deliberately not a `ractor` actor: a ractor actor allocates two
+//! unbounded mailboxes and supervision plumbing, which at 100K connections
+//! costs more than the whole per-device memory budget, and its unbounded
+//! mailbox would need a separate bound anyway.
 
-mod actor;
-mod reader;
+mod frames;
+mod session;
 mod socket;
 
-pub use actor::{BoxSink, DeviceMsg};
-pub(crate) use reader::count_error;
-pub use reader::{run_session, BoxStream, DeviceIdentity};
-pub use socket::{SocketError, WireIn, WireOut};
+pub(crate) use frames::count_error;
+pub use session::{run_session, DeviceIdentity};
+pub use socket::{BoxSink, BoxStream, SocketError, WireIn, WireOut};

@@ -24,6 +24,9 @@ pub enum ActorError {
     /// The actor did not answer within the call timeout; nothing was changed by the caller.
     #[error("user actor did not answer in time")]
     Timeout,
+    /// The vector store failed (personalization); no user state was changed.
+    #[error("vectors: {0}")]
+    Vectors(#[from] baton_personalization::PersonalizationError),
     /// The node is draining or at its limit; retry elsewhere or later.
     #[error("node not accepting: {0}")]
     Refused(&'static str),
@@ -36,5 +39,6 @@ impl ActorError {
             self,
             Self::Unavailable(_) | Self::Timeout | Self::Refused(_)
         ) || matches!(self, Self::Store(e) if e.is_unavailable())
+            || matches!(self, Self::Vectors(e) if e.is_unavailable())
     }
 }

@@ -5,6 +5,7 @@
 //! shutdown.
 
 mod admission;
+mod recommend;
 mod supervisor;
 
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ use ractor::{Actor, ActorRef, ActorStatus};
 use tokio::sync::OnceCell;
 
 pub use admission::ConnPermit;
+pub use recommend::{RecommendationView, RecommendedItem};
 use supervisor::{HubSupervisor, SupMsg};
 
 use crate::config::ActorConfig;
@@ -48,6 +50,8 @@ pub(crate) struct HubInner {
     shared: Shared,
     /// Open connections by token id, to close them when the token is revoked.
     tokens: Mutex<HashMap<String, Vec<(u64, DeviceLink)>>>,
+    /// Content and preference vectors (personalization); an empty in-process index by default.
+    vectors: std::sync::RwLock<Arc<dyn baton_personalization::VectorStore>>,
 }
 
 #[derive(Clone)]
@@ -93,6 +97,7 @@ impl Hub {
             epoch: Instant::now(),
             shared,
             tokens: Mutex::new(HashMap::new()),
+            vectors: std::sync::RwLock::new(Arc::new(baton_personalization::InProcessIndex::new())),
         });
         let _ = inner
             .supervisor
@@ -100,6 +105,29 @@ impl Hub {
         tokio::spawn(sweep(Arc::downgrade(&inner)));
         tokio::spawn(close_revoked(Arc::downgrade(&inner)));
         Ok(Hub { inner })
+    }
+
+    /// Use `vectors` for personalization (catalog embeddings and user
+    /// preference vectors). User actors activated from now on use it; call it
+    /// right after start. Without it the hub uses an empty in-process index.
+    pub fn with_vectors(self, vectors: Arc<dyn baton_personalization::VectorStore>) -> Self {
+        *self
+            .inner
+            .vectors
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = vectors;
+        self
+    }
+
+    /// The vector store.
+    pub fn vectors(&self) -> Arc<dyn baton_personalization::VectorStore> {
+        Arc::clone(
+            &self
+                .inner
+                .vectors
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     /// The state shared between nodes.
@@ -206,6 +234,7 @@ impl Hub {
             store: self.inner.store.clone(),
             clock: self.inner.clock.clone(),
             shared: self.inner.shared.clone(),
+            vectors: self.vectors(),
         };
         let args = UserArgs {
             user: user.to_owned(),

@@ -1,19 +1,21 @@
 //! # baton-actors
 //!
-//! The actor layer of Baton, on `ractor`. It owns:
+//! The actor layer of Baton, on `ractor` (user actors) and tokio (device sessions). It owns:
 //!
 //! - the **user actor** ([`user`]): one live activation per user, holding the
 //!   user's [`UserDoc`](baton_crdt::UserDoc). It merges device ops, persists
 //!   them through the store (acks only after commit), fans deltas out to the
 //!   user's other devices, and keeps device registry, presence and the
 //!   active-player lease;
-//! - the **device actor** and its reader ([`device`]): one per connection,
+//! - the **device actor** ([`device`]): one session task per connection,
 //!   owning the socket, a bounded outbound queue, pings and heartbeats;
 //! - the **hub** ([`Hub`]): activation on demand, supervision, passivation,
-//!   the live-actor cap and admission control;
-//! - the **device protocol** types ([`protocol`]), version 1.
+//!   the live-actor cap, admission control and closing revoked tokens' sockets;
+//! - the **device protocol** types ([`protocol`]), version 1;
+//! - the **shared state** between nodes ([`shared`]): revocations, rate
+//!   limits, presence, in Redis or in-process.
 //!
-//! How an op flows: the device's reader parses an `op` frame and casts it to
+//! How an op flows: the device's session parses an `op` frame and casts it to
 //! the user actor, which rate-limits it, applies it to the document
 //! (`UserDoc::apply`: sans-IO, may refuse it), and queues it in its commit
 //! pipeline. One batch per user is in flight to the store's group committer;

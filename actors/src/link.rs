@@ -1,36 +1,36 @@
-//! The handle a user actor holds for one connected device: a bounded
-//! outbound queue in front of the device actor's mailbox.
+//! The handle a user actor holds for one connected device: the device's
+//! bounded outbound queue and its close signal.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use ractor::ActorRef;
+use tokio::sync::Notify;
 
-use crate::device::DeviceMsg;
 use crate::protocol::{CloseCode, ServerFrame};
 
 /// A device connection as seen by its user actor. Cloning shares the queue.
 #[derive(Clone)]
 pub struct DeviceLink {
-    actor: ActorRef<DeviceMsg>,
     shared: Arc<LinkShared>,
 }
 
-/// Counters shared by the device actor, its reader and its user actor.
+/// State shared by a device's session task, its link holders and the hub.
 pub(crate) struct LinkShared {
-    /// Frames pushed and not yet written.
-    pub(crate) queued: AtomicUsize,
-    /// Ops forwarded by the reader and not yet acknowledged or refused.
+    /// Encoded frames waiting to be written. A `VecDeque` allocates nothing
+    /// while empty, which is what an idle device's queue is.
+    queue: Mutex<VecDeque<Bytes>>,
+    /// Frames `push` accepts before the device counts as a slow consumer.
+    cap: usize,
+    /// Ops forwarded by the session and not yet acknowledged or refused.
     pub(crate) inflight: AtomicUsize,
-    /// Close code to send when the device actor stops (0 = normal).
-    pub(crate) close_code: AtomicU16,
-    /// Queue capacity.
-    pub(crate) cap: usize,
-    /// Set when the device actor stopped; wakes the reader.
-    pub(crate) stopped: tokio::sync::Notify,
-    /// Wakes a device actor stuck in a socket write so it can stop now.
-    pub(crate) abort: tokio::sync::Notify,
+    /// Close code requested (0 = none yet). The first request wins.
+    close_code: AtomicU16,
+    /// Wakes the session: frames were queued or a close was requested.
+    pub(crate) wake: Notify,
+    /// Interrupts a socket write in progress (slow consumer).
+    pub(crate) abort: Notify,
 }
 
 /// The device did not read its frames fast enough and is being disconnected.
@@ -39,8 +39,18 @@ pub(crate) struct LinkShared {
 pub struct SlowConsumer;
 
 impl DeviceLink {
-    pub(crate) fn new(actor: ActorRef<DeviceMsg>, shared: Arc<LinkShared>) -> Self {
-        Self { actor, shared }
+    /// A new link with an outbound queue of `cap` frames.
+    pub(crate) fn new(cap: usize) -> Self {
+        Self {
+            shared: Arc::new(LinkShared {
+                queue: Mutex::new(VecDeque::new()),
+                cap: cap.max(1),
+                inflight: AtomicUsize::new(0),
+                close_code: AtomicU16::new(0),
+                wake: Notify::new(),
+                abort: Notify::new(),
+            }),
+        }
     }
 
     pub(crate) fn shared(&self) -> &Arc<LinkShared> {
@@ -51,34 +61,30 @@ impl DeviceLink {
     /// disconnected with close code 4008 and the frame is dropped; the device
     /// resumes from its version vector when it reconnects, so nothing is lost.
     pub fn push(&self, text: Bytes) -> Result<(), SlowConsumer> {
-        let before = self.shared.queued.fetch_add(1, Ordering::AcqRel);
-        if before >= self.shared.cap {
-            self.shared.queued.fetch_sub(1, Ordering::AcqRel);
-            metrics::counter!("baton_slow_consumer_disconnects_total").increment(1);
-            self.close(CloseCode::SlowConsumer);
-            return Err(SlowConsumer);
+        {
+            let mut queue = self.shared.lock();
+            if queue.len() >= self.shared.cap {
+                drop(queue);
+                metrics::counter!("baton_slow_consumer_disconnects_total").increment(1);
+                self.close(CloseCode::SlowConsumer);
+                return Err(SlowConsumer);
+            }
+            queue.push_back(text);
         }
-        self.send(text)
+        self.shared.wake.notify_one();
+        Ok(())
     }
 
     /// Queue a frame outside the cap. Only for catch-up after `welcome`,
     /// whose size is bounded by the log retention and snapshot chunking.
     pub fn push_catch_up(&self, text: Bytes) {
-        self.shared.queued.fetch_add(1, Ordering::AcqRel);
-        let _ = self.send(text);
+        self.shared.lock().push_back(text);
+        self.shared.wake.notify_one();
     }
 
     /// Encode and queue a frame.
     pub fn push_frame(&self, frame: &ServerFrame) -> Result<(), SlowConsumer> {
         self.push(Bytes::from(frame.to_text()))
-    }
-
-    fn send(&self, text: Bytes) -> Result<(), SlowConsumer> {
-        if self.actor.cast(DeviceMsg::Push(text)).is_err() {
-            // The device actor is gone; its detach message is on the way.
-            self.shared.queued.fetch_sub(1, Ordering::AcqRel);
-        }
-        Ok(())
     }
 
     /// One op of this device was acknowledged or refused.
@@ -89,35 +95,43 @@ impl DeviceLink {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
     }
 
-    /// Disconnect the device with `code` (after the frames already queued, or
-    /// at once if the socket is stuck).
+    /// Disconnect the device with `code`: after the frames already queued,
+    /// or at once (interrupting a stuck write) for a slow consumer.
     pub fn close(&self, code: CloseCode) {
-        let _ = self.shared.close_code.compare_exchange(
-            0,
-            code.code(),
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
-        if code == CloseCode::SlowConsumer {
-            // The queue is stuck: interrupt the write in progress, skip what
-            // is queued and stop now.
+        let first = self
+            .shared
+            .close_code
+            .compare_exchange(0, code.code(), Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if first && code == CloseCode::SlowConsumer {
             self.shared.abort.notify_one();
-            self.actor.stop(None);
-        } else {
-            let _ = self.actor.cast(DeviceMsg::Close);
         }
+        self.shared.wake.notify_one();
     }
 }
 
 impl LinkShared {
-    pub(crate) fn new(cap: usize) -> Arc<Self> {
-        Arc::new(Self {
-            queued: AtomicUsize::new(0),
-            inflight: AtomicUsize::new(0),
-            close_code: AtomicU16::new(0),
-            cap,
-            stopped: tokio::sync::Notify::new(),
-            abort: tokio::sync::Notify::new(),
-        })
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Bytes>> {
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The next frame to write, releasing the queue's memory once it is empty.
+    pub(crate) fn pop(&self) -> Option<Bytes> {
+        let mut queue = self.lock();
+        let next = queue.pop_front();
+        if queue.is_empty() && queue.capacity() > 16 {
+            queue.shrink_to_fit();
+        }
+        next
+    }
+
+    /// The close code requested, if any.
+    pub(crate) fn close_requested(&self) -> Option<CloseCode> {
+        match self.close_code.load(Ordering::Acquire) {
+            0 => None,
+            n => Some(CloseCode::from_code(n)),
+        }
     }
 }

@@ -11,10 +11,13 @@ mod catch_up;
 mod commit;
 mod msg;
 mod ops;
+mod personal;
 mod presence;
 mod ratelimit;
 mod view;
 
 pub(crate) use actor::{UserActor, UserArgs};
 pub use msg::UserMsg;
+pub(crate) use personal::Personal;
+pub use personal::PersonalView;
 pub use view::{DeviceView, PlaybackView, UserStats, UserView, WatchlistView};

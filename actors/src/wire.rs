@@ -2,7 +2,14 @@
 
 use crate::protocol::{ClientFrame, ErrorFrame};
 
-const KNOWN_TYPES: &[&str] = &["hello", "op", "heartbeat", "handoff", "resync"];
+const KNOWN_TYPES: &[&str] = &[
+    "hello",
+    "op",
+    "heartbeat",
+    "handoff",
+    "resync",
+    "interaction",
+];
 
 /// Parse one text frame. Errors carry stable codes: `too_big`,
 /// `malformed_json`, `missing_type`, `unknown_type`, `invalid_frame`, and

@@ -25,6 +25,17 @@ pub enum Command {
     Serve,
     /// Mint a development token signed with this node's dev key and print it to stdout.
     Token(TokenArgs),
+    /// Import a content catalog (JSONL: id, title, genres, embedding per line):
+    /// into Qdrant with `personalization.backend = "qdrant"`, else validate and report.
+    ImportCatalog(ImportCatalogArgs),
+}
+
+/// Arguments of `baton import-catalog`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportCatalogArgs {
+    /// The JSONL file.
+    #[arg(long)]
+    pub file: PathBuf,
 }
 
 /// Arguments of `baton token`.

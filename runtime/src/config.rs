@@ -12,6 +12,7 @@ mod auth;
 mod check;
 mod limits;
 mod log;
+mod personalization;
 mod sessions;
 mod store;
 
@@ -30,6 +31,7 @@ pub use actors::ActorsSection;
 pub use auth::AuthSection;
 pub use limits::LimitsSection;
 pub use log::LogSection;
+pub use personalization::{PersonalizationSection, VectorBackend};
 pub use sessions::SessionsSection;
 pub use store::StoreSection;
 
@@ -62,10 +64,12 @@ pub struct Config {
     pub actors: ActorsSection,
     /// `[log]`
     pub log: LogSection,
+    /// `[personalization]`
+    pub personalization: PersonalizationSection,
 }
 
 /// Top-level keys; other `BATON_*` variables (e.g. `BATON_CONFIG`) are not configuration.
-const TOP_LEVEL_KEYS: [&str; 10] = [
+const TOP_LEVEL_KEYS: [&str; 11] = [
     "listen",
     "data-dir",
     "node-id",
@@ -76,6 +80,7 @@ const TOP_LEVEL_KEYS: [&str; 10] = [
     "sessions",
     "actors",
     "log",
+    "personalization",
 ];
 
 impl Default for Config {
@@ -91,6 +96,7 @@ impl Default for Config {
             sessions: SessionsSection::new(),
             actors: ActorsSection::new(),
             log: LogSection::default(),
+            personalization: PersonalizationSection::new(),
         }
     }
 }
@@ -138,6 +144,7 @@ impl Config {
         self.sessions.check(&mut c);
         self.actors.check(&mut c);
         self.log.check(&mut c);
+        self.personalization.check(&mut c);
         c.finish()
     }
 

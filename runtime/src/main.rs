@@ -1,11 +1,13 @@
 //! `baton`: the Baton node binary.
 //!
-//! `baton serve` runs a node; `baton token` mints a development token. Both
+//! `baton serve` runs a node; `baton token` mints a development token;
+//! `baton import-catalog` imports a content catalog. All
 //! read the layered configuration (see [`config`]).
 
 mod cli;
 mod config;
 mod devkey;
+mod personalization;
 mod serve;
 mod token_cmd;
 
@@ -33,6 +35,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(args) => {
             let token = token_cmd::run(&config, &args)?;
             println!("{token}");
+            Ok(())
+        }
+        Command::ImportCatalog(args) => {
+            let report = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(personalization::import_cmd(&config, &args.file))?;
+            println!("{report}");
             Ok(())
         }
         Command::Serve => tokio::runtime::Builder::new_multi_thread()

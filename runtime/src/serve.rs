@@ -44,7 +44,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         cfg.limits.max_connections,
         shared,
     )
-    .await?;
+    .await?
+    .with_vectors(crate::personalization::vectors(&cfg).await?);
     let state = AppState {
         hub,
         verifier,

@@ -1,1 +1,146 @@
-fn main() {}
+//! `baton-sim`: run a named load scenario against a Baton node (spawned with
+//! `--spawn`, or already running at `--url`) and the bare relay baseline;
+//! print a table, write JSON and SVG charts. `baton-sim relay` runs the relay.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _};
+use baton_simulations::scenario::{Params, Scenario};
+use baton_simulations::target::Target;
+use baton_simulations::{charts, net, relay, report, simulate};
+use clap::{Parser, Subcommand};
+
+const SCENARIOS: &str = "Scenarios (baton-sim run <SCENARIO> --spawn target/release/baton):
+  steady           fixed op rate for a while; also runs the bare relay baseline
+  ramp             raise the rate step by step until p99 propagation > --slo-ms; also on the relay
+  connect-storm    N devices connect within T seconds, then hold idle (memory per idle device)
+  reconnect-storm  all devices drop at once under load and come back with backoff + jitter
+  handoff-burst    every user's playing device hands playback to another device at once
+  offline-churn    under load, devices go offline, edit locally, and come back
+Every run ends with a convergence check (replicas vs REST, acknowledged ops present).";
+
+/// Load-simulation harness for Baton.
+#[derive(Parser)]
+#[command(name = "baton-sim", version, about, long_about = None, after_help = SCENARIOS)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario: steady | ramp | connect-storm | reconnect-storm | handoff-burst | offline-churn.
+    Run(Box<RunArgs>),
+    /// Run the bare WebSocket broadcast relay (the baseline) until killed.
+    Relay {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+    },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The scenario.
+    #[arg(value_enum)]
+    scenario: Scenario,
+    /// Spawn this `baton` binary on a fresh SQLite data dir (knows its pid: memory and CPU are measured).
+    #[arg(long, conflicts_with = "url")]
+    spawn: Option<String>,
+    /// A node already running (host:port); needs --key.
+    #[arg(long, requires = "key")]
+    url: Option<SocketAddr>,
+    /// The node's signing key (PEM) for --url (e.g. ./data/dev-signing-key.pem).
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Extra environment for the spawned node, KEY=VALUE (e.g. BATON_DATABASE_URL=postgres://...).
+    #[arg(long = "server-env", value_parser = parse_kv)]
+    server_env: Vec<(String, String)>,
+    /// Where to write `<out>.json` and `<out>-*.svg`.
+    #[arg(long, default_value = "target/baton-sim/report")]
+    out: PathBuf,
+    /// No live progress line.
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    params: Params,
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got {s}"))
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(async move {
+        match cli.cmd {
+            Command::Relay { listen } => {
+                net::raise_nofile();
+                let l = tokio::net::TcpListener::bind(listen).await?;
+                println!("relay listening on {}", l.local_addr()?);
+                relay::serve(l).await?;
+                Ok(())
+            }
+            Command::Run(a) => run(*a).await,
+        }
+    })
+}
+
+async fn run(a: RunArgs) -> anyhow::Result<()> {
+    let nofile = net::raise_nofile();
+    eprintln!("baton-sim: RLIMIT_NOFILE soft limit {nofile}");
+    let dir = std::env::temp_dir().join(format!("baton-sim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let baton = if let Some(bin) = &a.spawn {
+        Target::spawn_baton(bin, &dir, &a.server_env).await?
+    } else if let (Some(addr), Some(key)) = (a.url, &a.key) {
+        let pem =
+            std::fs::read_to_string(key).with_context(|| format!("reading {}", key.display()))?;
+        let minter = baton_transport::auth::Minter::from_private_pem(&pem, "baton-dev", "baton")?;
+        Target::external(
+            addr,
+            minter,
+            serde_json::json!({"kind": "baton", "url": addr.to_string(),
+            "config": "external node: not known to the harness (start it with BATON_LIMITS__RATE_LIMIT_EVENTS=1000000)"}),
+        )
+    } else {
+        bail!("give --spawn <path to baton> or --url <host:port> --key <pem>");
+    };
+    let baton = Arc::new(baton);
+    let relay = if a.scenario.resolve(&a.params).baseline {
+        Some(Arc::new(Target::spawn_relay().await?))
+    } else {
+        None
+    };
+    let rep = simulate(baton.clone(), relay.clone(), a.scenario, &a.params, a.quiet).await?;
+    println!("{}", report::table(&rep));
+    if let Some(parent) = a.out.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let json = a.out.with_extension("json");
+    std::fs::write(&json, serde_json::to_vec_pretty(&rep)?)?;
+    let mut files = vec![json];
+    files.extend(charts::write(&a.out, &rep.baton.timeline)?);
+    if let Some(r) = &rep.relay {
+        let prefix = PathBuf::from(format!("{}-relay", a.out.display()));
+        files.extend(charts::write(&prefix, &r.timeline)?);
+    }
+    for f in files {
+        println!("wrote {}", f.display());
+    }
+    for t in [Some(baton), relay].into_iter().flatten() {
+        if let Ok(t) = Arc::try_unwrap(t) {
+            t.stop().await;
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

@@ -116,7 +116,11 @@ fn histogram() -> Histogram<u64> {
 
 impl Default for Recorder {
     fn default() -> Self {
-        let mk = || (0..Lat::ALL.len()).map(|_| Mutex::new(histogram())).collect();
+        let mk = || {
+            (0..Lat::ALL.len())
+                .map(|_| Mutex::new(histogram()))
+                .collect()
+        };
         Recorder {
             total: mk(),
             window: mk(),

@@ -73,9 +73,7 @@ pub async fn connect(
     let fut = async {
         let socket = TcpSocket::new_v4().map_err(|_| ConnectError::Other("socket"))?;
         if let Some(src) = source {
-            socket
-                .bind(src)
-                .map_err(|_| ConnectError::Other("bind"))?;
+            socket.bind(src).map_err(|_| ConnectError::Other("bind"))?;
         }
         let stream = socket
             .connect(target)

@@ -34,6 +34,7 @@ macro_rules! with_pool {
     };
 }
 
+mod adapter;
 mod bulk;
 mod commit;
 mod postgres;

@@ -9,7 +9,8 @@ use crate::backend::Backend;
 use crate::committer::{self, Job};
 use crate::stats::StatsCounters;
 use crate::{
-    validate, LogBounds, LogEntry, StoreConfig, StoreError, StoreOptions, StoreStats, UserRecord,
+    validate, LogBounds, LogEntry, Snapshot, StoreConfig, StoreError, StoreOptions, StoreStats,
+    UserRecord,
 };
 
 /// Durable per-user snapshots and delta logs. Cheap to clone; all clones share one pool
@@ -101,6 +102,26 @@ impl Store {
         validate::user(user)?;
         let version = validate::to_i64("version", version)?;
         self.backend.save_snapshot(user, version, bytes).await
+    }
+
+    /// Stores the user's personalization adapter bytes at training `version`
+    /// (0 ..= `i64::MAX`). Never moves it backwards: an older `version` is ignored,
+    /// an equal one replaces it.
+    pub async fn save_adapter(
+        &self,
+        user: &str,
+        version: u64,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        validate::user(user)?;
+        let version = validate::to_i64("version", version)?;
+        self.backend.save_adapter(user, version, bytes).await
+    }
+
+    /// The user's stored personalization adapter (version and bytes), if any.
+    pub async fn load_adapter(&self, user: &str) -> Result<Option<Snapshot>, StoreError> {
+        validate::user(user)?;
+        self.backend.load_adapter(user).await
     }
 
     /// Deletes log entries with `version <= keep_after_version`, but never one newer than

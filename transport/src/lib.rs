@@ -15,6 +15,7 @@ mod error;
 mod health;
 mod metrics_http;
 mod openapi;
+mod recommend;
 mod rest;
 mod revoke;
 mod server;

@@ -12,6 +12,7 @@ use utoipa::{Modify, OpenApi};
         crate::ws::sync,
         crate::rest::state, crate::rest::watchlist, crate::rest::playback, crate::rest::playback_one,
         crate::rest::devices, crate::rest::preferences, crate::rest::stats, crate::revoke::revoke,
+        crate::recommend::recommendations,
         crate::health::live, crate::health::ready, crate::health::metrics,
     ),
     modifiers(&Bearer)

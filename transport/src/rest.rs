@@ -161,7 +161,7 @@ pub(crate) async fn authenticate(
     Ok(principal)
 }
 
-fn check_user_id(user: &str) -> Result<(), ApiError> {
+pub(crate) fn check_user_id(user: &str) -> Result<(), ApiError> {
     let ok = !user.is_empty()
         && user.len() <= MAX_USER_ID_BYTES
         && user

@@ -29,7 +29,7 @@ impl Default for TransportConfig {
     fn default() -> Self {
         Self {
             max_message_bytes: 64 * 1024,
-            read_buffer_bytes: 4096,
+            read_buffer_bytes: 1024,
             write_buffer_bytes: 4096,
         }
     }
@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/users/{user}/devices", get(crate::rest::devices))
         .route("/v1/users/{user}/preferences", get(crate::rest::preferences))
         .route("/v1/admin/users/{user}/stats", get(crate::rest::stats))
+        .route("/v1/users/{user}/recommendations", get(crate::recommend::recommendations))
         .route("/v1/admin/revocations", axum::routing::post(crate::revoke::revoke))
         .route("/openapi.json", get(crate::openapi::openapi_json))
         .route("/health/live", get(crate::health::live))
@@ -94,6 +95,13 @@ pub async fn serve(
         hub_for_drain.shutdown(Duration::from_secs(10)).await;
         let _ = drained_tx.send(());
     };
+    // Frames are small and latency-bound: without TCP_NODELAY, Nagle plus the
+    // peer's delayed ACK holds back the second of two small writes (welcome
+    // then synced, ack then lease) for ~40 ms.
+    use axum::serve::ListenerExt as _;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         signal.await;
     });

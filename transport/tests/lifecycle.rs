@@ -22,8 +22,14 @@ async fn silent_device_is_closed_with_4002_and_shown_offline() {
     let mut silent = server.device("h", "silent", "tv").await;
     let watch = tokio::spawn(async move {
         loop {
+            // Keep heartbeating while waiting, so only the silent device times out.
             send_json(&mut watcher.ws, &json!({"type":"heartbeat"})).await;
-            let p = watcher.wait_for("presence").await;
+            let Ok(p) =
+                tokio::time::timeout(Duration::from_millis(100), watcher.wait_for("presence"))
+                    .await
+            else {
+                continue;
+            };
             let list = p["devices"].as_array().cloned().unwrap_or_default();
             if list
                 .iter()

@@ -36,3 +36,9 @@ pub enum WireOut {
 #[derive(Debug, thiserror::Error)]
 #[error("socket: {0}")]
 pub struct SocketError(pub String);
+
+/// The read half of a device socket.
+pub type BoxStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = WireIn> + Send>>;
+
+/// The write half of a device socket.
+pub type BoxSink = std::pin::Pin<Box<dyn futures_util::Sink<WireOut, Error = SocketError> + Send>>;

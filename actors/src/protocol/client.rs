@@ -44,6 +44,13 @@ pub enum ClientFrame {
     },
     /// Ask for a full snapshot (for example after local data loss).
     Resync {},
+    /// An interaction event for personalization (fire-and-forget, no ack).
+    Interaction {
+        /// The content interacted with.
+        content: ContentId,
+        /// `play`, `complete`, `like`, `dislike` or `skip`.
+        kind: baton_personalization::InteractionKind,
+    },
 }
 
 /// Device description sent in `hello`.

@@ -61,4 +61,24 @@ impl CloseCode {
             Self::SlowConsumer => "slow consumer: outbound queue full",
         }
     }
+
+    /// The code for a wire number (unknown numbers read as `Normal`).
+    pub fn from_code(n: u16) -> CloseCode {
+        [
+            Self::Normal,
+            Self::GoingAway,
+            Self::PolicyViolation,
+            Self::TooBig,
+            Self::InternalError,
+            Self::ServiceRestart,
+            Self::TryAgainLater,
+            Self::ProtocolViolation,
+            Self::Replaced,
+            Self::HeartbeatTimeout,
+            Self::SlowConsumer,
+        ]
+        .into_iter()
+        .find(|c| c.code() == n)
+        .unwrap_or(Self::Normal)
+    }
 }

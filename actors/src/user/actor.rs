@@ -24,6 +24,7 @@ pub(crate) struct UserActor {
     pub(crate) store: Store,
     pub(crate) clock: Arc<uhlc::HLC>,
     pub(crate) shared: crate::shared::Shared,
+    pub(crate) vectors: Arc<dyn baton_personalization::VectorStore>,
 }
 
 /// Arguments to start one user actor.
@@ -58,6 +59,7 @@ pub(crate) struct UserState {
     pub(crate) bucket: TokenBucket,
     pub(crate) idle_since: Instant,
     pub(crate) shutdown: Option<ractor::RpcReplyPort<()>>,
+    pub(crate) personal: super::Personal,
 }
 
 impl Actor for UserActor {
@@ -73,6 +75,16 @@ impl Actor for UserActor {
         let started = Instant::now();
         let (doc, window, snapshot_version) =
             super::catch_up::load(&self.store, &args.user, self.cfg.log_retention_ops).await?;
+        let personal = super::Personal::load(
+            &self.store,
+            &args.user,
+            TokenBucket::new(
+                self.cfg.rate_limit_events,
+                self.cfg.rate_limit_window,
+                Instant::now(),
+            ),
+        )
+        .await?;
         metrics::histogram!("baton_user_activation_seconds")
             .record(started.elapsed().as_secs_f64());
         metrics::gauge!("baton_user_actors").increment(1.0);
@@ -93,6 +105,7 @@ impl Actor for UserActor {
             bucket: TokenBucket::new(self.cfg.rate_limit_events, self.cfg.rate_limit_window, now),
             idle_since: now,
             shutdown: None,
+            personal,
         })
     }
 
@@ -135,6 +148,19 @@ impl Actor for UserActor {
             } => self.handoff(state, &device, request_id, &target, content, position_ms),
             UserMsg::Resync { device, conn } => {
                 state.deferred.push(Deferred::Snapshot { device, conn });
+            }
+            UserMsg::Interaction {
+                device,
+                content,
+                kind,
+                at_ms,
+            } => self.on_interaction(&myself, state, &device, content, kind, at_ms),
+            UserMsg::InteractionKnown(interaction, embedding) => {
+                self.on_interaction_known(&myself, state, interaction, embedding)
+            }
+            UserMsg::AdapterTrained(adapter) => self.on_trained(&myself, state, adapter),
+            UserMsg::Personal(reply) => {
+                let _ = reply.send(self.personal_view(state));
             }
             UserMsg::Read(reply) => state.deferred.push(Deferred::Read(reply)),
             UserMsg::Stats(reply) => {

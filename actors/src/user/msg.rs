@@ -74,6 +74,23 @@ pub enum UserMsg {
         /// Connection id.
         conn: u64,
     },
+    /// An interaction event from a device (personalization).
+    Interaction {
+        /// Device id.
+        device: String,
+        /// Content id.
+        content: String,
+        /// What happened.
+        kind: baton_personalization::InteractionKind,
+        /// Server receive time, ms since the Unix epoch.
+        at_ms: u64,
+    },
+    /// The embedding of an interacted item was found: buffer it for training.
+    InteractionKnown(baton_personalization::Interaction, Vec<f32>),
+    /// A training step finished (`None`: it failed; the old adapter stays).
+    AdapterTrained(Option<Box<baton_personalization::Adapter>>),
+    /// Read what recommendations need (REST).
+    Personal(RpcReplyPort<super::personal::PersonalView>),
     /// Read the user's committed state (REST).
     Read(RpcReplyPort<UserView>),
     /// Read size figures (admin).

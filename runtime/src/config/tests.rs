@@ -34,7 +34,7 @@ fn defaults() {
         assert_eq!(c.auth.external_key_setting(), None);
         assert_eq!(c.limits.max_message_bytes, 65_536);
         assert_eq!(c.limits.rate_limit_events, 100);
-        assert_eq!(c.sessions.ws_read_buffer_bytes, 4096);
+        assert_eq!(c.sessions.ws_read_buffer_bytes, 1024);
         assert_eq!(c.actors.snapshot_every_ops, 200);
         assert_eq!(c.log.format, LogFormat::Json);
         assert_eq!(c.sqlite_path(), Path::new("./data/baton.db"));

@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod adapter_cases;
 mod cases;
 mod crash;
 mod fixture;
@@ -37,7 +38,7 @@ fn main() {
         Err(e) => Err(format!("cannot start postgres: {e}")),
     };
     let mut trials = Vec::new();
-    for (name, case) in cases::ALL {
+    for (name, case) in cases::ALL.iter().chain(adapter_cases::ALL) {
         trials.push(trial(format!("sqlite::{name}"), Kind::Sqlite, None, *case));
         let pg_trial = match &pg {
             Ok(pg) => trial(

@@ -1,142 +1,23 @@
-//! The read half of a device connection: waits for `hello`, attaches the
-//! device to its user actor, then parses and routes every frame, pings the
-//! device and enforces the liveness and heartbeat timeouts.
+//! Frames from the device: the `hello` handshake, then parsing and routing
+//! each frame to the user's actor, with scope and in-flight checks.
 
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use futures_util::{Stream, StreamExt};
-use ractor::{Actor, ActorRef, ActorStatus};
+use futures_util::StreamExt;
+use ractor::ActorRef;
 
-use super::actor::{BoxSink, DeviceActor, DeviceMsg};
-use super::socket::WireIn;
-use crate::hub::{ConnPermit, Hub};
-use crate::link::{DeviceLink, LinkShared};
+use super::session::DeviceIdentity;
+use super::socket::{BoxStream, WireIn};
+use crate::hub::Hub;
+use crate::link::DeviceLink;
 use crate::protocol::{ClientFrame, CloseCode, ErrorFrame, ServerFrame, PROTOCOL_VERSION};
 use crate::user::UserMsg;
 use crate::wire::parse_client_frame;
 
-/// The read half of a device socket.
-pub type BoxStream = Pin<Box<dyn Stream<Item = WireIn> + Send>>;
-
-/// Who is on the other end, as established by the token.
-#[derive(Debug, Clone)]
-pub struct DeviceIdentity {
-    /// The user (`sub`).
-    pub user: String,
-    /// The device id (token claim).
-    pub device: String,
-    /// `write:watchlist` scope.
-    pub write_watchlist: bool,
-    /// `write:preferences` scope.
-    pub write_preferences: bool,
-    /// `playback:control` scope.
-    pub playback_control: bool,
-    /// The token's id (`jti`), for closing the socket if it is revoked.
-    pub jti: Option<String>,
-}
-
-/// Serve one device connection until it ends. Never fails: every problem is
-/// reported to the device as an error frame or close code.
-pub async fn run_session(
-    hub: Hub,
-    permit: ConnPermit,
-    ident: DeviceIdentity,
-    mut stream: BoxStream,
-    sink: BoxSink,
-) {
-    let cfg = hub.config().clone();
-    let shared = LinkShared::new(cfg.outbound_queue);
-    let actor = DeviceActor {
-        write_timeout: cfg.write_timeout,
-    };
-    let Ok((device_ref, _join)) = Actor::spawn(None, actor, (sink, shared.clone())).await else {
-        return;
-    };
-    let link = DeviceLink::new(device_ref.clone(), shared.clone());
-    let conn = permit.id();
-    let span = tracing::info_span!("device", user = %ident.user, device = %ident.device, conn);
-    let _enter = span.enter();
-
-    let user = match handshake(&hub, &ident, conn, &link, &mut stream).await {
-        Some(user) => user,
-        // The reason is queued behind any error frame; the device actor
-        // flushes both and stops.
-        None => return,
-    };
-    tracing::info!("device attached");
-    if let Some(jti) = &ident.jti {
-        hub.register_token(jti, conn, &link).await;
-    }
-
-    let mut session = Session {
-        ident: &ident,
-        conn,
-        link: &link,
-        user: &user,
-        max_inflight: cfg.max_inflight_ops,
-        max_bytes: cfg.max_message_bytes,
-    };
-    let tick = cfg.pong_timeout.min(cfg.ping_interval);
-    let mut ticker = tokio::time::interval(tick);
-    let mut last_rx = Instant::now();
-    let mut last_ping = Instant::now();
-    let mut last_heartbeat = Instant::now();
-    loop {
-        tokio::select! {
-            frame = stream.next() => {
-                last_rx = Instant::now();
-                match frame {
-                    None | Some(WireIn::Close) => break,
-                    Some(WireIn::Pong) => {}
-                    Some(WireIn::TooBig) => {
-                        session.error(ErrorFrame::new("too_big", format!("frame exceeds {} bytes", session.max_bytes)));
-                        link.close(CloseCode::TooBig);
-                    }
-                    Some(WireIn::Binary) => session.error(ErrorFrame::new("binary_not_supported", "protocol v1 uses JSON text frames")),
-                    Some(WireIn::Text(text)) => {
-                        if session.handle_text(&text) {
-                            last_heartbeat = last_rx;
-                        }
-                    }
-                }
-            }
-            _ = ticker.tick() => {
-                let now = Instant::now();
-                if now.duration_since(last_rx) >= cfg.ping_interval + cfg.pong_timeout
-                    || now.duration_since(last_heartbeat) >= cfg.heartbeat_timeout
-                {
-                    link.close(CloseCode::HeartbeatTimeout);
-                } else if now.duration_since(last_ping) >= cfg.ping_interval {
-                    last_ping = now;
-                    let _ = device_ref.cast(DeviceMsg::Ping);
-                }
-                if matches!(user.get_status(), ActorStatus::Stopping | ActorStatus::Stopped) {
-                    link.close(CloseCode::InternalError);
-                }
-            }
-            _ = shared.stopped.notified() => break,
-        }
-    }
-    device_ref.stop(None);
-    if let Some(jti) = &ident.jti {
-        hub.unregister_token(jti, conn);
-    }
-    let _ = user.cast(UserMsg::Detach {
-        device: ident.device.clone(),
-        conn,
-    });
-    tracing::info!(
-        close = shared.close_code.load(Ordering::Acquire),
-        "device detached"
-    );
-    drop(permit);
-}
-
 /// Wait for `hello` and attach. Returns the user actor, or `None` when the
 /// connection must end (the reason was already sent to the device).
-async fn handshake(
+pub(super) async fn handshake(
     hub: &Hub,
     ident: &DeviceIdentity,
     conn: u64,
@@ -204,23 +85,23 @@ async fn handshake(
     }
 }
 
-struct Session<'a> {
-    ident: &'a DeviceIdentity,
-    conn: u64,
-    link: &'a DeviceLink,
-    user: &'a ActorRef<UserMsg>,
-    max_inflight: usize,
-    max_bytes: usize,
+pub(super) struct Session<'a> {
+    pub(super) ident: &'a DeviceIdentity,
+    pub(super) conn: u64,
+    pub(super) link: &'a DeviceLink,
+    pub(super) user: &'a ActorRef<UserMsg>,
+    pub(super) max_inflight: usize,
+    pub(super) max_bytes: usize,
 }
 
 impl Session<'_> {
-    fn error(&self, err: ErrorFrame) {
+    pub(super) fn error(&self, err: ErrorFrame) {
         count_error(&err.code);
         let _ = self.link.push_frame(&ServerFrame::Error(err));
     }
 
     /// Handle one text frame. Returns `true` when it was a heartbeat.
-    fn handle_text(&mut self, text: &str) -> bool {
+    pub(super) fn handle_text(&mut self, text: &str) -> bool {
         let frame = match parse_client_frame(text, self.max_bytes) {
             Ok(frame) => frame,
             Err(err) => {
@@ -293,6 +174,14 @@ impl Session<'_> {
                 }
             }
             ClientFrame::Resync {} => UserMsg::Resync { device, conn },
+            ClientFrame::Interaction { content, kind } => UserMsg::Interaction {
+                device,
+                content: content.as_str().to_owned(),
+                kind,
+                at_ms: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64),
+            },
         };
         if self.user.cast(msg).is_err() {
             self.link.close(CloseCode::InternalError);

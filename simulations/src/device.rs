@@ -1,0 +1,244 @@
+//! A virtual device: one task per device that connects over a real
+//! WebSocket with its own JWT, speaks protocol v1, keeps a replica
+//! (`baton_crdt::UserDoc`) and reconnects with exponential backoff and full
+//! jitter. The workload drives it with [`Cmd`]s; it never blocks the
+//! workload (commands queue in a bounded channel and ops wait in an outbox
+//! while the device is offline or at its in-flight limit).
+//!
+//! - [`ops`]: the outbox, the unacknowledged window, seq renumbering;
+//! - [`session`]: one connected session (hello, catch-up, frames, commands).
+
+mod ops;
+mod session;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use baton_crdt::{UserDoc, VersionVector};
+use rand::Rng;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::metrics::{Lat, Recorder};
+use crate::net;
+use crate::user::UserShared;
+
+pub use ops::OpKind;
+
+/// What the workload asks of a device.
+#[derive(Debug)]
+pub enum Cmd {
+    /// Send an op, intended at this instant (`true` = time it).
+    Op(OpKind, Instant),
+    /// Hand playback to device index `target` of the same user.
+    Handoff(usize, Instant),
+    /// Lose the connection abruptly; reconnect after a jittered wait up to this.
+    Drop(Duration),
+    /// Go offline cleanly for this long, editing locally meanwhile.
+    Offline(Duration),
+    /// Answer when online with nothing queued and nothing unacknowledged.
+    Settle(oneshot::Sender<()>),
+    /// Answer with the replica once it covers this version vector.
+    Report(VersionVector, oneshot::Sender<UserDoc>),
+    /// End the task.
+    Stop,
+}
+
+/// What all devices share: where to connect and where to record.
+#[derive(Debug, Clone)]
+pub struct DeviceEnv {
+    /// `ws://host:port/v1/sync` (or the relay URL).
+    pub url: String,
+    /// The target's socket address.
+    pub target: SocketAddr,
+    /// How many 127.0.0.x source addresses to spread over.
+    pub spread: usize,
+    /// Measurements.
+    pub rec: Arc<Recorder>,
+    /// Heartbeat period.
+    pub heartbeat: Duration,
+    /// Distinct content ids per user's watchlist.
+    pub catalog: u32,
+    /// Relay mode: the URL takes `?user=&device=`.
+    pub relay: bool,
+}
+
+/// One virtual device.
+pub struct Device {
+    env: DeviceEnv,
+    user: Arc<UserShared>,
+    idx: usize,
+    n: usize,
+    token: String,
+    doc: UserDoc,
+    q: ops::Window,
+    lease: baton_actors::protocol::LeaseView,
+    handing_off: bool,
+    started: bool,
+    hlc_last: u64,
+    handoff_n: u64,
+    settle: Vec<oneshot::Sender<()>>,
+    report: Option<(VersionVector, oneshot::Sender<UserDoc>)>,
+}
+
+/// How a session ended.
+#[derive(Debug)]
+enum End {
+    /// The socket was lost (close code if any); reconnect with backoff.
+    Lost(Option<u16>),
+    /// Reconnect at once to renumber after a refusal (after this wait).
+    Resync(Duration),
+    /// Dropped by command; reconnect within this window.
+    Dropped(Duration),
+    /// Offline by command until this instant.
+    Offline(Instant),
+    /// Replaced (4001) or told to stop.
+    Stop,
+}
+
+impl Device {
+    /// Device `idx` of `user`; `n` is its global number (source address choice).
+    pub fn new(env: DeviceEnv, user: Arc<UserShared>, idx: usize, n: usize, token: String) -> Self {
+        Device {
+            env,
+            user,
+            idx,
+            n,
+            token,
+            doc: UserDoc::new(),
+            q: ops::Window::default(),
+            lease: baton_actors::protocol::LeaseView {
+                holder: None,
+                token: 0,
+            },
+            handing_off: false,
+            started: false,
+            hlc_last: 0,
+            handoff_n: 0,
+            settle: Vec::new(),
+            report: None,
+        }
+    }
+
+    fn id(&self) -> &str {
+        &self.user.devices[self.idx].id
+    }
+
+    fn url(&self) -> String {
+        if self.env.relay {
+            format!(
+                "{}?user={}&device={}",
+                self.env.url,
+                self.user.name,
+                self.id()
+            )
+        } else {
+            self.env.url.clone()
+        }
+    }
+
+    /// Run until [`Cmd::Stop`]; the first connection starts at `start`.
+    pub async fn run(mut self, start: Instant, mut rx: mpsc::Receiver<Cmd>) {
+        let mut wait_until = start;
+        let mut attempt: u32 = 0;
+        let mut intended = start;
+        let mut first = true;
+        loop {
+            if !self.idle_until(wait_until, &mut rx).await {
+                return;
+            }
+            let source = net::source_addr(self.n, self.env.spread, &self.env.target);
+            let url = self.url();
+            let res = net::connect(
+                &url,
+                self.env.target,
+                source,
+                &self.token,
+                Duration::from_secs(30),
+            )
+            .await;
+            let ws = match res {
+                Ok(ws) => ws,
+                Err(e) => {
+                    self.env.rec.error(&e.code());
+                    attempt += 1;
+                    let hint = match e {
+                        net::ConnectError::Refused(_, Some(s)) => Duration::from_secs(s),
+                        _ => Duration::ZERO,
+                    };
+                    wait_until = Instant::now() + backoff(attempt).max(hint);
+                    continue;
+                }
+            };
+            if !first {
+                Recorder::inc(&self.env.rec.counters.reconnects);
+            }
+            let end = self.session(ws, &mut rx, intended, first).await;
+            first = false;
+            let now = Instant::now();
+            match end {
+                End::Stop => return,
+                End::Lost(code) => {
+                    self.env.rec.error(&format!(
+                        "close_{}",
+                        code.map_or("none".to_owned(), |c| c.to_string())
+                    ));
+                    attempt = if self.started { 1 } else { attempt + 1 };
+                    wait_until = now + backoff(attempt);
+                }
+                End::Resync(after) => {
+                    attempt = 0;
+                    wait_until = now + after;
+                }
+                End::Dropped(window) => {
+                    attempt = 0;
+                    wait_until = now + jitter(window);
+                }
+                End::Offline(until) => {
+                    attempt = 0;
+                    wait_until = until;
+                }
+            }
+            intended = wait_until;
+            self.started = false;
+        }
+    }
+
+    /// Offline: handle commands until `until`. `false` = stop.
+    async fn idle_until(&mut self, until: Instant, rx: &mut mpsc::Receiver<Cmd>) -> bool {
+        loop {
+            let sleep = tokio::time::sleep_until(until.into());
+            tokio::select! {
+                () = sleep => return true,
+                cmd = rx.recv() => match cmd {
+                    None | Some(Cmd::Stop) => return false,
+                    Some(Cmd::Op(kind, _)) => {
+                        Recorder::inc(&self.env.rec.counters.offline_ops);
+                        self.q.queue(kind, None);
+                    }
+                    // Settling and reporting need a connection: reconnect now.
+                    Some(Cmd::Settle(tx)) => { self.settle.push(tx); return true; }
+                    Some(Cmd::Report(vv, tx)) => { self.report = Some((vv, tx)); return true; }
+                    Some(Cmd::Handoff(..) | Cmd::Drop(_) | Cmd::Offline(_)) => {}
+                },
+            }
+        }
+    }
+
+    fn record_connect(&self, intended: Instant) {
+        self.env.rec.record(Lat::Connect, intended.elapsed());
+    }
+}
+
+/// Full-jitter exponential backoff: uniform in [0, min(30 s, 0.5 s * 2^attempt)].
+pub fn backoff(attempt: u32) -> Duration {
+    let cap = (0.5 * 2f64.powi(i32::try_from(attempt.min(16)).unwrap_or(16))).min(30.0);
+    jitter(Duration::from_secs_f64(cap))
+}
+
+fn jitter(window: Duration) -> Duration {
+    if window.is_zero() {
+        return window;
+    }
+    rand::thread_rng().gen_range(Duration::ZERO..=window)
+}

@@ -1,0 +1,126 @@
+//! Once a second: latency percentiles of the last second, throughput, server
+//! and client memory and CPU; printed as a live progress line on stderr and
+//! kept for the charts.
+
+use std::io::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::metrics::{Lat, Recorder};
+use crate::procstat::CpuMeter;
+
+/// One second of the run.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Point {
+    /// Seconds since the run started.
+    pub t: f64,
+    /// Phase label.
+    pub phase: String,
+    /// Propagation p50 / p99 / p99.9 of this second (us).
+    pub prop_p50_us: u64,
+    /// p99.
+    pub prop_p99_us: u64,
+    /// p99.9.
+    pub prop_p999_us: u64,
+    /// Ack p99 of this second (us).
+    pub ack_p99_us: u64,
+    /// Acks per second.
+    pub acks_per_s: f64,
+    /// Deltas received per second.
+    pub deltas_per_s: f64,
+    /// Devices online.
+    pub online: u64,
+    /// Server RSS (KiB), when the pid is known.
+    pub server_rss_kib: u64,
+    /// Server CPU (% of one core).
+    pub server_cpu: f64,
+    /// Harness RSS (KiB).
+    pub client_rss_kib: u64,
+}
+
+/// The sampler task and its points.
+pub struct Timeline {
+    /// Points so far.
+    pub points: Arc<Mutex<Vec<Point>>>,
+    /// Phase label for the next points.
+    pub phase: Arc<Mutex<String>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Timeline {
+    /// Start sampling `rec` (and the server `pid`, if known).
+    pub fn start(rec: Arc<Recorder>, pid: Option<u32>, quiet: bool) -> Timeline {
+        let points: Arc<Mutex<Vec<Point>>> = Arc::default();
+        let phase: Arc<Mutex<String>> = Arc::new(Mutex::new("start".into()));
+        let (p2, ph2) = (points.clone(), phase.clone());
+        let task = tokio::spawn(async move {
+            let t0 = Instant::now();
+            let mut server = pid.map(|p| CpuMeter::new(p.to_string()));
+            let mut client = CpuMeter::new("self");
+            let (mut acks, mut deltas) = (0u64, 0u64);
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let (a, d) = (
+                    Recorder::get(&rec.counters.acks),
+                    Recorder::get(&rec.counters.deltas),
+                );
+                let prop = rec.take_window(Lat::Propagation);
+                let ack = rec.take_window(Lat::Ack);
+                let (srss, scpu) = server.as_mut().and_then(CpuMeter::read).unwrap_or((0, 0.0));
+                let (crss, _) = client.read().unwrap_or((0, 0.0));
+                let p = Point {
+                    t: t0.elapsed().as_secs_f64(),
+                    phase: lock(&ph2).clone(),
+                    prop_p50_us: prop.p50_us,
+                    prop_p99_us: prop.p99_us,
+                    prop_p999_us: prop.p999_us,
+                    ack_p99_us: ack.p99_us,
+                    acks_per_s: (a - acks) as f64,
+                    deltas_per_s: (d - deltas) as f64,
+                    online: Recorder::get(&rec.counters.online),
+                    server_rss_kib: srss,
+                    server_cpu: scpu,
+                    client_rss_kib: crss,
+                };
+                (acks, deltas) = (a, d);
+                if !quiet {
+                    let errs: u64 = rec.errors().values().sum();
+                    let mut e = std::io::stderr();
+                    let _ = write!(
+                        e,
+                        "\r[{:>5.0}s {:<14}] online {:>6}  acks/s {:>7.0}  deltas/s {:>7.0}  prop p50 {:>6.2} p99 {:>7.2} ms  srv {:>6} MiB {:>4.0}%  errors {:<6}",
+                        p.t, p.phase, p.online, p.acks_per_s, p.deltas_per_s,
+                        p.prop_p50_us as f64 / 1000.0, p.prop_p99_us as f64 / 1000.0,
+                        p.server_rss_kib / 1024, p.server_cpu, errs
+                    );
+                    let _ = e.flush();
+                }
+                lock(&p2).push(p);
+            }
+        });
+        Timeline {
+            points,
+            phase,
+            task,
+        }
+    }
+
+    /// Label the following seconds.
+    pub fn set_phase(&self, name: &str) {
+        *lock(&self.phase) = name.to_owned();
+    }
+
+    /// Stop and return the points.
+    pub fn finish(self) -> Vec<Point> {
+        self.task.abort();
+        eprintln!();
+        let points = lock(&self.points).clone();
+        points
+    }
+}
