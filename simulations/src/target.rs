@@ -89,7 +89,7 @@ impl Target {
         let description = serde_json::json!({
             "kind": "baton", "binary": bin, "store": store, "env": env,
             "defaults": "README.md configuration table for every key not in env \
-                (outbound-queue 256, max-inflight-ops 64, ws buffers 4096/4096, group-commit-max-batch 512, pool-size 8)",
+                (outbound-queue 256, max-inflight-ops 64, ws read buffer 1024, write buffer 4096, group-commit-max-batch 512, pool-size 8)",
         });
         Ok(Target {
             addr,
