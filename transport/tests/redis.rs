@@ -23,15 +23,7 @@ fn jti_of(token: &str) -> String {
 
 async fn revoke(server: &TestServer, jti: &str) -> u16 {
     let admin = server.token_with("ops", None, &[Scope::AdminRevoke]);
-    reqwest::Client::new()
-        .post(server.url("/v1/admin/revocations"))
-        .bearer_auth(admin)
-        .json(&json!({"jti": jti, "expires_at": now_unix() + 3600}))
-        .send()
-        .await
-        .expect("revoke call")
-        .status()
-        .as_u16()
+    revoke_with(server, &admin, jti).await
 }
 
 async fn node(redis: &RedisServer, cfg: ActorConfig) -> TestServer {
