@@ -399,16 +399,27 @@ async fn close_revoked(inner: std::sync::Weak<HubInner>) {
     }
 }
 
+/// How often user actors get a housekeeping tick: a quarter of the idle
+/// passivation time, between 50 ms and 5 s.
+fn tick_period(cfg: &ActorConfig) -> Duration {
+    (cfg.idle_passivate / 4).clamp(Duration::from_millis(50), Duration::from_secs(5))
+}
+
 fn unavailable(err: ActorError) -> ErrorFrame {
     let mut frame = ErrorFrame::new("unavailable", err.to_string());
     frame.retry_after_ms = Some(1000);
     frame
 }
 
-/// Once a second: above the live-actor cap, ask the least recently used
-/// actors to passivate (actors with connected devices decline).
+/// Every tick period: send each live user actor its housekeeping tick, and
+/// above the live-actor cap ask the least recently used actors to passivate
+/// (actors with connected devices decline).
 async fn sweep(inner: std::sync::Weak<HubInner>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let period = match inner.upgrade() {
+        Some(i) => tick_period(&i.cfg),
+        None => return,
+    };
+    let mut tick = tokio::time::interval(period);
     loop {
         tick.tick().await;
         let Some(inner) = inner.upgrade() else { return };
@@ -418,6 +429,11 @@ async fn sweep(inner: std::sync::Weak<HubInner>) {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             metrics::gauge!("baton_live_users").set(users.len() as f64);
+            // One housekeeping tick (idle passivation) per live actor: a
+            // timer task per actor would cost memory for every user.
+            for actor in users.values().filter_map(|s| s.cell.get()) {
+                let _ = actor.cast(UserMsg::Tick);
+            }
             if users.len() <= inner.cfg.max_live_users {
                 continue;
             }

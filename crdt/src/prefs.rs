@@ -16,10 +16,13 @@ pub const MAX_CHANGE_BATCH_BYTES: usize = 64 * 1024;
 /// random leaks into the saved document.
 const SERVER_ACTOR: &[u8] = b"baton-server";
 
-/// The preferences document.
+/// The preferences document. It is created on first use: most users never
+/// set a preference, and an empty Automerge document still costs memory in
+/// every live user actor.
 #[derive(Debug, Clone)]
 pub struct Preferences {
-    doc: Automerge,
+    doc: Option<Box<Automerge>>,
+    actor: ActorId,
 }
 
 impl Default for Preferences {
@@ -45,8 +48,19 @@ impl Preferences {
     /// replica, or a test standing in for one).
     pub fn for_actor(actor: &[u8]) -> Self {
         Preferences {
-            doc: Automerge::new().with_actor(ActorId::from(actor)),
+            doc: None,
+            actor: ActorId::from(actor),
         }
+    }
+
+    fn fresh(&self) -> Automerge {
+        Automerge::new().with_actor(self.actor.clone())
+    }
+
+    fn doc_mut(&mut self) -> &mut Automerge {
+        let actor = self.actor.clone();
+        self.doc
+            .get_or_insert_with(|| Box::new(Automerge::new().with_actor(actor)))
     }
 
     /// Applies a batch of encoded changes, all or nothing.
@@ -70,7 +84,10 @@ impl Preferences {
         if decoded.is_empty() {
             return Ok(());
         }
-        let mut next = self.doc.clone();
+        let mut next = match &self.doc {
+            Some(doc) => (**doc).clone(),
+            None => self.fresh(),
+        };
         next.apply_changes(decoded).map_err(|e| bad(&e))?;
         let missing = next.get_missing_deps(&[]);
         if !missing.is_empty() {
@@ -78,7 +95,7 @@ impl Preferences {
                 reason: format!("{} missing dependencies", missing.len()),
             });
         }
-        self.doc = next;
+        self.doc = Some(Box::new(next));
         Ok(())
     }
 
@@ -89,15 +106,12 @@ impl Preferences {
     where
         F: FnOnce(&mut Transaction<'_>) -> Result<(), AutomergeError>,
     {
-        let done = self
-            .doc
-            .transact(f)
-            .map_err(|failure| bad(&failure.error))?;
+        let doc = self.doc_mut();
+        let done = doc.transact(f).map_err(|failure| bad(&failure.error))?;
         if done.hash.is_none() {
             return Ok(Vec::new());
         }
-        let mut change = self
-            .doc
+        let mut change = doc
             .get_last_local_change()
             .ok_or_else(|| CrdtError::BadChange {
                 reason: "no local change recorded".into(),
@@ -107,33 +121,44 @@ impl Preferences {
 
     /// The document root as JSON (maps, lists, scalars; text as strings).
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(automerge::AutoSerde::from(&self.doc))
-            .unwrap_or_else(|_| serde_json::Value::Object(Default::default()))
+        match &self.doc {
+            Some(doc) => serde_json::to_value(automerge::AutoSerde::from(&**doc))
+                .unwrap_or_else(|_| serde_json::Value::Object(Default::default())),
+            None => serde_json::Value::Object(Default::default()),
+        }
     }
 
-    /// Compact encoding of the whole document.
+    /// Compact encoding of the whole document; empty when nothing was ever
+    /// applied ([`Preferences::load`] of empty bytes gives an empty document).
     pub fn save(&self) -> Vec<u8> {
-        self.doc.save()
+        self.doc.as_ref().map_or_else(Vec::new, |doc| doc.save())
     }
 
     /// Loads a document written by [`Preferences::save`].
     pub fn load(bytes: &[u8]) -> Result<Self, CrdtError> {
+        if bytes.is_empty() {
+            return Ok(Self::new());
+        }
         let doc = Automerge::load(bytes).map_err(|e| bad(&e))?;
         Ok(Preferences {
-            doc: doc.with_actor(ActorId::from(SERVER_ACTOR)),
+            doc: Some(Box::new(doc.with_actor(ActorId::from(SERVER_ACTOR)))),
+            actor: ActorId::from(SERVER_ACTOR),
         })
     }
 
-    /// Current heads, sorted.
+    /// Current heads, sorted (none for a document never used).
     pub fn heads(&self) -> Vec<ChangeHash> {
-        let mut h = self.doc.get_heads();
+        let mut h = self
+            .doc
+            .as_ref()
+            .map_or_else(Vec::new, |doc| doc.get_heads());
         h.sort();
         h
     }
 
-    /// The underlying document (read-only).
-    pub fn doc(&self) -> &Automerge {
-        &self.doc
+    /// The underlying document (read-only), or `None` if nothing was ever applied.
+    pub fn doc(&self) -> Option<&Automerge> {
+        self.doc.as_deref()
     }
 }
 

@@ -69,7 +69,7 @@ impl Actor for UserActor {
 
     async fn pre_start(
         &self,
-        myself: ActorRef<UserMsg>,
+        _myself: ActorRef<UserMsg>,
         args: UserArgs,
     ) -> Result<UserState, ActorProcessingErr> {
         let started = Instant::now();
@@ -88,7 +88,6 @@ impl Actor for UserActor {
         metrics::histogram!("baton_user_activation_seconds")
             .record(started.elapsed().as_secs_f64());
         metrics::gauge!("baton_user_actors").increment(1.0);
-        myself.send_interval(self.tick_period(), || UserMsg::Tick);
         let now = Instant::now();
         Ok(UserState {
             user: args.user,
@@ -216,13 +215,6 @@ impl Actor for UserActor {
 }
 
 impl UserActor {
-    fn tick_period(&self) -> std::time::Duration {
-        (self.cfg.idle_passivate / 4).clamp(
-            std::time::Duration::from_millis(50),
-            std::time::Duration::from_secs(5),
-        )
-    }
-
     fn idle_expired(&self, state: &UserState) -> bool {
         state.devices.is_empty()
             && state.commits.is_idle()
