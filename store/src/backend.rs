@@ -147,8 +147,21 @@ impl Backend {
         version: i64,
         bytes: &[u8],
     ) -> Result<(), StoreError> {
+        self.upsert_versioned(sql::UPSERT_SNAPSHOT, user, version, bytes)
+            .await
+    }
+
+    /// Run an upsert of a per-user versioned blob (a snapshot or an adapter):
+    /// `upsert` binds user, version and bytes and must not move the version back.
+    pub(crate) async fn upsert_versioned(
+        &self,
+        upsert: &'static str,
+        user: &str,
+        version: i64,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
         with_pool!(self, pool => {
-            sqlx::query(sql::UPSERT_SNAPSHOT)
+            sqlx::query(upsert)
                 .bind(user)
                 .bind(version)
                 .bind(bytes)

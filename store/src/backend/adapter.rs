@@ -18,16 +18,8 @@ impl Backend {
         version: i64,
         bytes: &[u8],
     ) -> Result<(), StoreError> {
-        with_pool!(self, pool => {
-            sqlx::query(UPSERT_ADAPTER)
-                .bind(user)
-                .bind(version)
-                .bind(bytes)
-                .execute(pool)
-                .await
-                .map(|_| ())?
-        });
-        Ok(())
+        self.upsert_versioned(UPSERT_ADAPTER, user, version, bytes)
+            .await
     }
 
     pub(crate) async fn load_adapter(&self, user: &str) -> Result<Option<Snapshot>, StoreError> {
