@@ -45,6 +45,16 @@ pub struct ActorConfig {
     pub max_devices_per_user: usize,
     /// How long a REST read or a device registration waits for a user actor.
     pub call_timeout: Duration,
+    /// This node's name, recorded with ownership claims.
+    pub node_id: String,
+    /// Claim each user in the store before activating it (a cluster): snapshots of a
+    /// node that lost the user are then fenced. Off on a single node.
+    pub claim_ownership: bool,
+    /// How long a warm handoff's state waits to be picked up by an activation.
+    pub warm_state_ttl: Duration,
+    /// How long a connection or read for a user that is moving to another node waits
+    /// for the move to finish before it is routed.
+    pub move_wait: Duration,
 }
 
 impl Default for ActorConfig {
@@ -69,6 +79,10 @@ impl Default for ActorConfig {
             max_message_bytes: 64 * 1024,
             max_devices_per_user: 32,
             call_timeout: Duration::from_secs(5),
+            node_id: "node-1".to_owned(),
+            claim_ownership: false,
+            warm_state_ttl: Duration::from_secs(30),
+            move_wait: Duration::from_secs(2),
         }
     }
 }

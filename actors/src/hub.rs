@@ -26,6 +26,7 @@ use crate::config::ActorConfig;
 use crate::device::DeviceIdentity;
 use crate::error::ActorError;
 use crate::link::DeviceLink;
+use crate::placement::{Placement, Route, SingleNode, WarmState};
 use crate::protocol::{DeviceHello, ErrorFrame};
 use crate::shared::Shared;
 use crate::user::{UserActor, UserArgs, UserMsg, UserStats, UserView};
@@ -52,6 +53,12 @@ pub(crate) struct HubInner {
     tokens: Mutex<HashMap<String, Vec<(u64, DeviceLink)>>>,
     /// Content and preference vectors (personalization); an empty in-process index by default.
     vectors: std::sync::RwLock<Arc<dyn baton_personalization::VectorStore>>,
+    /// Which node owns which user ([`SingleNode`] unless a cluster sets it).
+    placement: std::sync::RwLock<Arc<dyn Placement>>,
+    /// Users handed over warm by their previous owner, waiting for activation.
+    warm: Mutex<HashMap<String, (Instant, WarmState)>>,
+    /// Users this node is handing over right now.
+    moving: Mutex<std::collections::HashSet<String>>,
 }
 
 #[derive(Clone)]
@@ -98,6 +105,9 @@ impl Hub {
             shared,
             tokens: Mutex::new(HashMap::new()),
             vectors: std::sync::RwLock::new(Arc::new(baton_personalization::InProcessIndex::new())),
+            placement: std::sync::RwLock::new(Arc::new(SingleNode)),
+            warm: Mutex::new(HashMap::new()),
+            moving: Mutex::new(std::collections::HashSet::new()),
         });
         let _ = inner
             .supervisor
@@ -117,6 +127,117 @@ impl Hub {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = vectors;
         self
+    }
+
+    /// Use `placement` to decide which users this node serves (a cluster).
+    pub fn with_placement(self, placement: Arc<dyn Placement>) -> Self {
+        *self
+            .inner
+            .placement
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = placement;
+        self
+    }
+
+    /// The owner of `user` in this node's view.
+    pub fn route(&self, user: &str) -> Route {
+        self.inner
+            .placement
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .route(user)
+    }
+
+    /// The users with a live actor on this node.
+    pub fn live_user_ids(&self) -> Vec<String> {
+        self.inner
+            .users
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Keep state handed over by a user's previous owner for the next
+    /// activation of that user (for `warm_state_ttl`). A user already live
+    /// here keeps its state.
+    pub fn accept_warm(&self, states: Vec<WarmState>) {
+        let now = Instant::now();
+        let ttl = self.inner.cfg.warm_state_ttl;
+        let mut warm = self
+            .inner
+            .warm
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        warm.retain(|_, (at, _)| now.duration_since(*at) < ttl);
+        for state in states {
+            warm.insert(state.user.clone(), (now, state));
+        }
+        metrics::gauge!("baton_warm_states").set(warm.len() as f64);
+    }
+
+    fn take_warm(&self, user: &str) -> Option<WarmState> {
+        let mut warm = self
+            .inner
+            .warm
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (at, state) = warm.remove(user)?;
+        (at.elapsed() < self.inner.cfg.warm_state_ttl).then_some(state)
+    }
+
+    /// Hand `user` over: mark it moving (new connections and reads wait, up to
+    /// `move_wait`), close its devices with 4009, flush its commits, save its
+    /// snapshot and stop its actor. Returns its live state for the new owner
+    /// (`None` when it was not live here). Call [`Hub::moved`] when the new
+    /// owner has it.
+    pub async fn release(&self, user: &str) -> Option<WarmState> {
+        self.inner
+            .moving
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(user.to_owned());
+        let actor = {
+            let users = self
+                .inner
+                .users
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            users.get(user).and_then(|s| s.cell.get().cloned())
+        }?;
+        match actor
+            .call(UserMsg::Release, Some(self.inner.cfg.call_timeout))
+            .await
+        {
+            Ok(ractor::rpc::CallResult::Success(state)) => state,
+            _ => None,
+        }
+    }
+
+    /// The move of `user` is over: connections and reads for it proceed.
+    pub fn moved(&self, user: &str) {
+        self.inner
+            .moving
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(user);
+    }
+
+    /// Wait while `user` is being handed over by this node, at most `move_wait`.
+    pub async fn wait_if_moving(&self, user: &str) {
+        let deadline = Instant::now() + self.inner.cfg.move_wait;
+        while Instant::now() < deadline && self.is_moving(user) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn is_moving(&self, user: &str) -> bool {
+        self.inner
+            .moving
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(user)
     }
 
     /// The vector store.
@@ -238,6 +359,7 @@ impl Hub {
         };
         let args = UserArgs {
             user: user.to_owned(),
+            warm: self.take_warm(user),
         };
         let (actor_ref, _) =
             Actor::spawn_linked(None, actor, args, self.inner.supervisor.get_cell())

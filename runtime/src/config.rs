@@ -10,6 +10,7 @@
 mod actors;
 mod auth;
 mod check;
+mod cluster;
 mod limits;
 mod log;
 mod personalization;
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use actors::ActorsSection;
 pub use auth::AuthSection;
+pub use cluster::ClusterSection;
 pub use limits::LimitsSection;
 pub use log::LogSection;
 pub use personalization::{PersonalizationSection, VectorBackend};
@@ -39,7 +41,7 @@ use check::Checker;
 
 /// The whole configuration. `Config::default()` is the embedded default
 /// (and the starting point for tests).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Config {
     /// Address of the HTTP/WebSocket listener.
@@ -66,10 +68,12 @@ pub struct Config {
     pub log: LogSection,
     /// `[personalization]`
     pub personalization: PersonalizationSection,
+    /// `[cluster]`
+    pub cluster: ClusterSection,
 }
 
 /// Top-level keys; other `BATON_*` variables (e.g. `BATON_CONFIG`) are not configuration.
-const TOP_LEVEL_KEYS: [&str; 11] = [
+const TOP_LEVEL_KEYS: [&str; 12] = [
     "listen",
     "data-dir",
     "node-id",
@@ -81,6 +85,7 @@ const TOP_LEVEL_KEYS: [&str; 11] = [
     "actors",
     "log",
     "personalization",
+    "cluster",
 ];
 
 impl Default for Config {
@@ -97,6 +102,7 @@ impl Default for Config {
             actors: ActorsSection::new(),
             log: LogSection::default(),
             personalization: PersonalizationSection::new(),
+            cluster: ClusterSection::new(),
         }
     }
 }
@@ -145,6 +151,8 @@ impl Config {
         self.actors.check(&mut c);
         self.log.check(&mut c);
         self.personalization.check(&mut c);
+        self.cluster
+            .check(&mut c, self.store.database_url.is_some());
         c.finish()
     }
 

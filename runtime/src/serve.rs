@@ -46,6 +46,18 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     )
     .await?
     .with_vectors(crate::personalization::vectors(&cfg).await?);
+    let (hub, cluster, forwarding) = match cluster_config(&cfg)? {
+        Some(cc) => {
+            let forwarding =
+                baton_transport::forward::Forwarding::new(&cc.node_id, &cc.secret, cc.local_ip())
+                    .map_err(|e| anyhow::anyhow!("cluster forwarding: {e}"))?;
+            let (cluster, hub) = baton_cluster::Cluster::join(cc, hub)
+                .await
+                .context("joining the cluster")?;
+            (hub, Some(cluster), Some(forwarding))
+        }
+        None => (hub, None, None),
+    };
     let state = AppState {
         hub,
         verifier,
@@ -55,6 +67,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             write_buffer_bytes: cfg.sessions.ws_write_buffer_bytes,
         },
         metrics: baton_transport::install_metrics(),
+        forwarding,
     };
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -65,10 +78,48 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     if cfg.auth.external_key_setting().is_none() {
         println!("development token: baton token --user alice --device tv");
     }
-    baton_transport::serve(listener, state, shutdown_signal()).await?;
+    let shutdown = async move {
+        shutdown_signal().await;
+        if let Some(cluster) = cluster {
+            tracing::info!("leaving the cluster: handing users over");
+            cluster.drain().await;
+        }
+    };
+    baton_transport::serve(listener, state, shutdown).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The cluster settings, when `cluster.enabled`.
+fn cluster_config(cfg: &Config) -> anyhow::Result<Option<baton_cluster::ClusterConfig>> {
+    let c = &cfg.cluster;
+    if !c.enabled {
+        return Ok(None);
+    }
+    let api_advertise = match &c.api_advertise {
+        Some(api) => api.clone(),
+        None if cfg.listen.ip().is_unspecified() => anyhow::bail!(
+            "cluster.api-advertise is required when listen is a wildcard address ({})",
+            cfg.listen
+        ),
+        None => cfg.listen.to_string(),
+    };
+    Ok(Some(baton_cluster::ClusterConfig {
+        node_id: cfg.node_id.clone(),
+        cluster_id: c.cluster_id.clone(),
+        gossip_listen: c.gossip_listen,
+        gossip_advertise: c.gossip_advertise.unwrap_or(c.gossip_listen),
+        api_advertise,
+        seeds: c.seeds.clone(),
+        gossip_interval: Duration::from_millis(c.gossip_interval_ms),
+        phi_threshold: c.phi_threshold,
+        secret: c.secret.clone().unwrap_or_default(),
+        handoff_batch: c.handoff_batch,
+        rebalance_interval: Duration::from_secs(c.rebalance_interval_secs),
+        drain_timeout: Duration::from_secs(c.drain_timeout_secs),
+        peer_timeout: Duration::from_secs(10),
+    }))
 }
 
 fn actor_config(cfg: &Config) -> ActorConfig {
@@ -90,6 +141,9 @@ fn actor_config(cfg: &Config) -> ActorConfig {
         max_inflight_ops: l.max_inflight_ops,
         max_message_bytes: l.max_message_bytes,
         max_devices_per_user: l.max_devices_per_user,
+        node_id: cfg.node_id.clone(),
+        claim_ownership: cfg.cluster.enabled,
+        move_wait: Duration::from_millis(cfg.cluster.move_wait_ms),
         ..ActorConfig::default()
     }
 }

@@ -63,6 +63,7 @@ async fn steady_run_converges_without_errors() {
         verifier,
         transport: TransportConfig::default(),
         metrics: baton_transport::install_metrics(),
+        forwarding: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -141,14 +141,52 @@ impl Backend {
         rows.into_iter().map(LogRow::into_entry).collect()
     }
 
+    /// Returns whether the snapshot row now holds these bytes' claim (false: fenced).
     pub(crate) async fn save_snapshot(
         &self,
         user: &str,
         version: i64,
+        epoch: i64,
         bytes: &[u8],
-    ) -> Result<(), StoreError> {
-        self.upsert_versioned(sql::UPSERT_SNAPSHOT, user, version, bytes)
-            .await
+    ) -> Result<bool, StoreError> {
+        let written = with_pool!(self, pool => {
+            sqlx::query(sql::UPSERT_SNAPSHOT)
+                .bind(user)
+                .bind(version)
+                .bind(bytes)
+                .bind(epoch)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if written > 0 {
+            return Ok(true);
+        }
+        // Nothing written: either an older snapshot (ignored, fine) or a newer claim.
+        let owner: Option<(i64, String)> = with_pool!(self, pool => {
+            sqlx::query_as(sql::SELECT_OWNER).bind(user).fetch_optional(pool).await?
+        });
+        Ok(owner.is_none_or(|(current, _)| current <= epoch))
+    }
+
+    pub(crate) async fn claim(&self, user: &str, node: &str, now_ms: i64) -> Result<i64, StoreError> {
+        let epoch: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar(sql::CLAIM)
+                .bind(user)
+                .bind(node)
+                .bind(now_ms)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(epoch)
+    }
+
+    pub(crate) async fn owner(&self, user: &str) -> Result<Option<(u64, String)>, StoreError> {
+        let row: Option<(i64, String)> = with_pool!(self, pool => {
+            sqlx::query_as(sql::SELECT_OWNER).bind(user).fetch_optional(pool).await?
+        });
+        row.map(|(e, n)| Ok((stored_u64("epoch", e)?, n)))
+            .transpose()
     }
 
     /// Run an upsert of a per-user versioned blob (a snapshot or an adapter):

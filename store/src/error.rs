@@ -23,6 +23,16 @@ pub enum StoreError {
         version: u64,
     },
 
+    /// Another node claimed the user after `epoch` (see [`Store::claim`](crate::Store::claim)):
+    /// this writer no longer owns the user. Nothing was written.
+    #[error("user {user:?} is owned by a newer claim than epoch {epoch}")]
+    Fenced {
+        /// The user.
+        user: String,
+        /// The writer's (stale) owner epoch.
+        epoch: u64,
+    },
+
     /// The input was rejected before it reached the database. Nothing was written.
     #[error("invalid {field}: {reason}")]
     InvalidInput {
@@ -75,6 +85,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// True when another writer got there first: a [`StoreError::Conflict`] on the
+    /// log or a [`StoreError::Fenced`] snapshot. The caller's view of the user is stale.
+    pub fn is_stale_writer(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. } | StoreError::Fenced { .. })
+    }
+
     /// True for [`StoreError::Conflict`]: the `(user, version)` already exists.
     pub fn is_conflict(&self) -> bool {
         matches!(self, StoreError::Conflict { .. })

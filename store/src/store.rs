@@ -91,17 +91,53 @@ impl Store {
             .await
     }
 
-    /// Stores the snapshot of `user` at `version` (0 ..= `i64::MAX`). Never moves it
-    /// backwards: a `version` below the stored one is ignored; an equal one replaces it.
+    /// Stores the snapshot of `user` at `version` (0 ..= `i64::MAX`), written under owner
+    /// claim `epoch` (from [`Store::claim`]; 0 when the caller never claims, as a single
+    /// node may). Never moves it backwards: a `version` below the stored one is ignored; an
+    /// equal one replaces it unless it was written under a newer epoch.
+    ///
+    /// Fails with [`StoreError::Fenced`] (nothing written) when another node claimed the
+    /// user after `epoch`.
     pub async fn save_snapshot(
         &self,
         user: &str,
         version: u64,
+        epoch: u64,
         bytes: &[u8],
     ) -> Result<(), StoreError> {
         validate::user(user)?;
         let version = validate::to_i64("version", version)?;
-        self.backend.save_snapshot(user, version, bytes).await
+        let stored_epoch = validate::to_i64("epoch", epoch)?;
+        if self
+            .backend
+            .save_snapshot(user, version, stored_epoch, bytes)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(StoreError::Fenced {
+                user: user.to_owned(),
+                epoch,
+            })
+        }
+    }
+
+    /// Claims `user` for `node`: a new owner epoch, greater than every earlier claim of
+    /// the user by any node. Snapshots written under an older epoch are refused from now
+    /// on ([`StoreError::Fenced`]). Called before a node activates a user.
+    pub async fn claim(&self, user: &str, node: &str) -> Result<u64, StoreError> {
+        validate::user(user)?;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let epoch = self.backend.claim(user, node, now_ms).await?;
+        u64::try_from(epoch).map_err(|_| StoreError::Corrupt(format!("negative epoch {epoch}")))
+    }
+
+    /// The user's current owner claim: epoch and node (`None`: never claimed).
+    pub async fn owner(&self, user: &str) -> Result<Option<(u64, String)>, StoreError> {
+        validate::user(user)?;
+        self.backend.owner(user).await
     }
 
     /// Stores the user's personalization adapter bytes at training `version`

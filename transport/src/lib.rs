@@ -12,7 +12,9 @@
 
 pub mod auth;
 mod error;
+pub mod forward;
 mod health;
+mod internal;
 mod metrics_http;
 mod openapi;
 mod recommend;

@@ -46,12 +46,13 @@ pub struct AppState {
     pub transport: TransportConfig,
     /// Metrics renderer.
     pub metrics: PrometheusHandle,
+    /// Reaching other nodes (a cluster); `None` on a single node.
+    pub forwarding: Option<crate::forward::Forwarding>,
 }
 
 /// All routes, with request ids and tracing spans.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/v1/sync", get(crate::ws::sync))
+    let per_user = Router::new()
         .route("/v1/users/{user}/state", get(crate::rest::state))
         .route("/v1/users/{user}/watchlist", get(crate::rest::watchlist))
         .route("/v1/users/{user}/playback", get(crate::rest::playback))
@@ -60,6 +61,18 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/users/{user}/preferences", get(crate::rest::preferences))
         .route("/v1/admin/users/{user}/stats", get(crate::rest::stats))
         .route("/v1/users/{user}/recommendations", get(crate::recommend::recommendations))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::forward::forward_reads,
+        ));
+    Router::new()
+        .merge(per_user)
+        .route("/v1/sync", get(crate::ws::sync))
+        .route(
+            "/internal/v1/handoff",
+            axum::routing::post(crate::internal::handoff)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::internal::MAX_HANDOFF_BYTES)),
+        )
         .route("/v1/admin/revocations", axum::routing::post(crate::revoke::revoke))
         .route("/openapi.json", get(crate::openapi::openapi_json))
         .route("/health/live", get(crate::health::live))

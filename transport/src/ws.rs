@@ -28,6 +28,9 @@ pub(crate) async fn sync(
 ) -> Response {
     match admit(&app, &headers, query.as_deref()).await {
         Ok((ident, permit)) => {
+            if let Some(node) = crate::forward::owner_elsewhere(&app, &headers, &ident.user).await {
+                return forward(&app, &headers, query.as_deref(), &node, upgrade, permit).await;
+            }
             let cfg = &app.transport;
             let hub = app.hub.clone();
             upgrade
@@ -67,4 +70,41 @@ async fn admit(
         },
         permit,
     ))
+}
+
+/// The user lives on another node: open the owner's socket first (so a
+/// failure is a clean 503 before the upgrade), then relay.
+async fn forward(
+    app: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    node: &baton_actors::RemoteNode,
+    upgrade: WebSocketUpgrade,
+    permit: baton_actors::ConnPermit,
+) -> Response {
+    let (Some(fwd), Some(token)) = (
+        app.forwarding.as_ref(),
+        crate::auth::bearer_or_query(headers, query),
+    ) else {
+        return ApiError::Forbidden("no token to forward".into()).into_response();
+    };
+    let cfg = &app.transport;
+    let ws_cfg = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(cfg.read_buffer_bytes)
+        .write_buffer_size(cfg.write_buffer_bytes)
+        .max_write_buffer_size(cfg.write_buffer_bytes.max(cfg.max_message_bytes) * 2)
+        .max_message_size(Some(cfg.max_message_bytes))
+        .max_frame_size(Some(cfg.max_message_bytes));
+    let owner = match crate::forward::connect_owner(fwd, node, &token, ws_cfg).await {
+        Ok(owner) => owner,
+        Err(e) => return e.into_response(),
+    };
+    let actors = app.hub.config();
+    let (ping, pong) = (actors.ping_interval, actors.pong_timeout);
+    upgrade
+        .read_buffer_size(cfg.read_buffer_bytes)
+        .write_buffer_size(cfg.write_buffer_bytes)
+        .max_message_size(cfg.max_message_bytes)
+        .max_frame_size(cfg.max_message_bytes)
+        .on_upgrade(move |socket| crate::forward::relay(socket, owner, permit, ping, pong))
 }

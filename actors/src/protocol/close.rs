@@ -25,6 +25,9 @@ pub enum CloseCode {
     HeartbeatTimeout,
     /// 4008: the device did not read fast enough; its outbound queue filled up.
     SlowConsumer,
+    /// 4009: the user moved to another node (cluster rebalancing or a stale owner);
+    /// reconnect at once (any node) and resume with deltas.
+    Moved,
 }
 
 impl CloseCode {
@@ -42,6 +45,7 @@ impl CloseCode {
             Self::Replaced => 4001,
             Self::HeartbeatTimeout => 4002,
             Self::SlowConsumer => 4008,
+            Self::Moved => 4009,
         }
     }
 
@@ -59,6 +63,7 @@ impl CloseCode {
             Self::Replaced => "replaced by a newer connection",
             Self::HeartbeatTimeout => "heartbeat timeout",
             Self::SlowConsumer => "slow consumer: outbound queue full",
+            Self::Moved => "user moved to another node, reconnect now",
         }
     }
 
@@ -76,6 +81,7 @@ impl CloseCode {
             Self::Replaced,
             Self::HeartbeatTimeout,
             Self::SlowConsumer,
+            Self::Moved,
         ]
         .into_iter()
         .find(|c| c.code() == n)

@@ -30,6 +30,8 @@ pub(crate) struct UserActor {
 /// Arguments to start one user actor.
 pub(crate) struct UserArgs {
     pub(crate) user: String,
+    /// State handed over by the previous owner, if the move was planned.
+    pub(crate) warm: Option<crate::placement::WarmState>,
 }
 
 /// A connected device as the user actor sees it.
@@ -59,6 +61,10 @@ pub(crate) struct UserState {
     pub(crate) bucket: TokenBucket,
     pub(crate) idle_since: Instant,
     pub(crate) shutdown: Option<ractor::RpcReplyPort<()>>,
+    /// A pending release (the user is moving to another node).
+    pub(crate) release: Option<ractor::RpcReplyPort<Option<crate::placement::WarmState>>>,
+    /// This activation's ownership claim (0 on a single node).
+    pub(crate) epoch: u64,
     pub(crate) personal: super::Personal,
 }
 
@@ -73,8 +79,25 @@ impl Actor for UserActor {
         args: UserArgs,
     ) -> Result<UserState, ActorProcessingErr> {
         let started = Instant::now();
-        let (doc, window, snapshot_version) =
-            super::catch_up::load(&self.store, &args.user, self.cfg.log_retention_ops).await?;
+        // Claim first, then read: a write of the previous owner that commits after
+        // the claim is either fenced or visible to the read below.
+        let epoch = if self.cfg.claim_ownership {
+            self.store.claim(&args.user, &self.cfg.node_id).await?
+        } else {
+            0
+        };
+        let warm = args.warm.is_some();
+        let (doc, window, snapshot_version) = match args.warm {
+            Some(w) => {
+                super::catch_up::load_warm(&self.store, &w, self.cfg.log_retention_ops).await?
+            }
+            None => {
+                super::catch_up::load(&self.store, &args.user, self.cfg.log_retention_ops)
+                    .await?
+            }
+        };
+        let kind = if warm { "warm" } else { "cold" };
+        metrics::counter!("baton_user_activations_total", "kind" => kind).increment(1);
         let personal = super::Personal::load(
             &self.store,
             &args.user,
@@ -100,10 +123,13 @@ impl Actor for UserActor {
             commits: CommitPipeline::default(),
             deferred: Vec::new(),
             snapshot_version,
-            snapshot_due: false,
+            // A warm start's snapshot is not in the store under this claim yet.
+            snapshot_due: warm,
             bucket: TokenBucket::new(self.cfg.rate_limit_events, self.cfg.rate_limit_window, now),
             idle_since: now,
             shutdown: None,
+            release: None,
+            epoch,
             personal,
         })
     }
@@ -123,8 +149,14 @@ impl Actor for UserActor {
                 vv,
                 reply,
             } => {
-                let result = self.attach(state, device, conn, link, hello, vv);
-                let _ = reply.send(result);
+                if state.release.is_some() {
+                    // Moving away: the device reconnects and reaches the new owner.
+                    link.close(CloseCode::Moved);
+                    let _ = reply.send(Ok(()));
+                } else {
+                    let result = self.attach(state, device, conn, link, hello, vv);
+                    let _ = reply.send(result);
+                }
             }
             UserMsg::Detach { device, conn } => self.detach(state, &device, conn),
             UserMsg::Op {
@@ -171,6 +203,17 @@ impl Actor for UserActor {
                 }
                 self.committed(state);
                 self.submit(&myself, state);
+            }
+            UserMsg::Fenced => {
+                self.moved_away(&myself, state, "fenced by a newer owner");
+                return Ok(());
+            }
+            UserMsg::Release(reply) => {
+                for attached in state.devices.values() {
+                    attached.link.close(CloseCode::Moved);
+                }
+                state.devices.clear();
+                state.release = Some(reply);
             }
             UserMsg::SnapshotSaved(version, ok) => {
                 if !ok && state.snapshot_version == version {
@@ -236,6 +279,22 @@ impl UserActor {
                 Deferred::Snapshot { device, conn } => self.send_snapshot(state, &device, conn),
             }
         }
+        if let Some(reply) = state.release.take() {
+            self.save_snapshot_now(state).await;
+            let warm = state
+                .doc
+                .to_snapshot_bytes()
+                .ok()
+                .map(|snapshot| crate::placement::WarmState {
+                    user: state.user.clone(),
+                    version: state.doc.version(),
+                    snapshot,
+                });
+            let _ = reply.send(warm);
+            metrics::counter!("baton_user_releases_total").increment(1);
+            myself.stop(Some("moved".into()));
+            return;
+        }
         if let Some(reply) = state.shutdown.take() {
             self.save_snapshot_now(state).await;
             let _ = reply.send(());
@@ -260,6 +319,12 @@ impl UserActor {
         state: &mut UserState,
         err: baton_store::StoreError,
     ) -> Result<(), ActorProcessingErr> {
+        if err.is_stale_writer() {
+            // Another node owns the user now (or wrote it concurrently): nothing in
+            // flight was acknowledged; the devices reconnect and reach the owner.
+            self.moved_away(myself, state, &err.to_string());
+            return Ok(());
+        }
         tracing::error!(user = %state.user, error = %err, "commit failed; restarting user actor");
         metrics::counter!("baton_commit_failures_total").increment(1);
         for attached in state.devices.values() {
@@ -268,5 +333,17 @@ impl UserActor {
         state.devices.clear();
         myself.stop(Some(format!("commit failed: {err}")));
         Ok(())
+    }
+
+    /// Another node owns the user: close every device with 4009 (they reconnect,
+    /// resume and resend what was not acknowledged) and stop without writing.
+    fn moved_away(&self, myself: &ActorRef<UserMsg>, state: &mut UserState, why: &str) {
+        tracing::warn!(user = %state.user, why, "user moved away; stopping");
+        metrics::counter!("baton_user_fenced_total").increment(1);
+        for attached in state.devices.values() {
+            attached.link.close(CloseCode::Moved);
+        }
+        state.devices.clear();
+        myself.stop(Some(format!("moved: {why}")));
     }
 }

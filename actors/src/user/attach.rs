@@ -206,13 +206,18 @@ impl UserActor {
         let user = state.user.clone();
         let keep_after = version.saturating_sub(self.cfg.log_retention_ops);
         let me = myself.clone();
+        let epoch = state.epoch;
         tokio::spawn(async move {
-            let ok = match store.save_snapshot(&user, version, &bytes).await {
+            let ok = match store.save_snapshot(&user, version, epoch, &bytes).await {
                 Ok(()) => {
                     if keep_after > 0 {
                         let _ = store.compact(&user, keep_after).await;
                     }
                     true
+                }
+                Err(e) if e.is_stale_writer() => {
+                    let _ = me.cast(UserMsg::Fenced);
+                    false
                 }
                 Err(e) => {
                     tracing::warn!(user, error = %e, "snapshot save failed");
@@ -232,10 +237,13 @@ impl UserActor {
         if let Ok(bytes) = state.doc.to_snapshot_bytes() {
             match self
                 .store
-                .save_snapshot(&state.user, state.doc.version(), &bytes)
+                .save_snapshot(&state.user, state.doc.version(), state.epoch, &bytes)
                 .await
             {
-                Ok(()) => state.snapshot_version = state.doc.version(),
+                Ok(()) => {
+                    state.snapshot_version = state.doc.version();
+                    state.snapshot_due = false;
+                }
                 Err(e) => tracing::warn!(user = %state.user, error = %e, "snapshot save failed"),
             }
         }

@@ -124,6 +124,44 @@ pub(crate) async fn load(
     Ok((doc, window, snapshot_version))
 }
 
+/// Start from state handed over by the previous owner: its snapshot, plus the
+/// log tail after it (normally empty: the previous owner flushed before it let
+/// go). The catch-up window starts at the snapshot; devices further behind get
+/// a snapshot. Returns the document, the window and 0 (no stored snapshot is
+/// known to hold this state under the new claim).
+pub(crate) async fn load_warm(
+    store: &Store,
+    warm: &crate::placement::WarmState,
+    retention: u64,
+) -> Result<(UserDoc, CatchUpWindow, u64), ActorError> {
+    let user = warm.user.as_str();
+    let mut doc = UserDoc::from_snapshot_bytes(&warm.snapshot).map_err(|e| ActorError::Corrupt {
+        user: user.to_owned(),
+        detail: format!("warm snapshot: {e}"),
+    })?;
+    let mut window = CatchUpWindow::new(doc.vv().clone(), retention as usize);
+    let tail = store.log_since(user, warm.version, usize::MAX).await?;
+    for entry in &tail {
+        if entry.version != doc.version() + 1 {
+            return Err(ActorError::Corrupt {
+                user: user.to_owned(),
+                detail: format!(
+                    "log gap after warm snapshot: expected {}, found {}",
+                    doc.version() + 1,
+                    entry.version
+                ),
+            });
+        }
+        let op = decode(user, entry)?;
+        doc.replay(&op).map_err(|e| ActorError::Corrupt {
+            user: user.to_owned(),
+            detail: format!("replay of version {}: {e}", entry.version),
+        })?;
+        window.push(op);
+    }
+    Ok((doc, window, 0))
+}
+
 /// The version vector before `entries` (which end at `vv`) were applied:
 /// each device's seqs are contiguous, so undoing an op sets its device back
 /// to `seq - 1`.

@@ -105,4 +105,9 @@ pub enum UserMsg {
     Passivate,
     /// Graceful shutdown: close devices with 1001, flush, snapshot, stop.
     Shutdown(RpcReplyPort<()>),
+    /// The user moves to another node: close devices with 4009, flush, save a
+    /// snapshot, answer with the live state (for a warm handoff) and stop.
+    Release(RpcReplyPort<Option<crate::placement::WarmState>>),
+    /// A store write found a newer owner: close devices with 4009 and stop.
+    Fenced,
 }

@@ -217,7 +217,7 @@ async fn snapshot_compact_load_returns_tail(fx: Fixture) {
         store.append(entry("s", v)).await.expect("append");
     }
     store
-        .save_snapshot("s", 6, b"state@6")
+        .save_snapshot("s", 6, 0, b"state@6")
         .await
         .expect("snapshot");
     // load already hides the folded entries before compaction.
@@ -257,9 +257,9 @@ async fn snapshot_compact_load_returns_tail(fx: Fixture) {
 
 async fn snapshot_never_moves_backwards(fx: Fixture) {
     let store = fx.open().await;
-    store.save_snapshot("b", 5, b"five").await.expect("save 5");
+    store.save_snapshot("b", 5, 0, b"five").await.expect("save 5");
     store
-        .save_snapshot("b", 3, b"three")
+        .save_snapshot("b", 3, 0, b"three")
         .await
         .expect("older save is ignored, not an error");
     let snap = store.load("b").await.expect("load").snapshot;
@@ -271,10 +271,10 @@ async fn snapshot_never_moves_backwards(fx: Fixture) {
         })
     );
     store
-        .save_snapshot("b", 5, b"five again")
+        .save_snapshot("b", 5, 0, b"five again")
         .await
         .expect("same version replaces");
-    store.save_snapshot("b", 8, b"eight").await.expect("save 8");
+    store.save_snapshot("b", 8, 0, b"eight").await.expect("save 8");
     let snap = store.load("b").await.expect("load").snapshot;
     assert_eq!(
         snap,
@@ -300,7 +300,7 @@ async fn compaction_never_passes_snapshot(fx: Fixture) {
         store.append(entry("c", v)).await.expect("append");
     }
     assert_eq!(store.compact("c", 10).await.expect("no snapshot"), 0);
-    store.save_snapshot("c", 4, b"s4").await.expect("snapshot");
+    store.save_snapshot("c", 4, 0, b"s4").await.expect("snapshot");
     assert_eq!(store.compact("c", u64::MAX).await.expect("compact"), 4);
     let bounds = store.log_bounds("c").await.expect("bounds");
     assert_eq!(
@@ -310,7 +310,7 @@ async fn compaction_never_passes_snapshot(fx: Fixture) {
     assert_eq!(store.compact("c", 2).await.expect("below first"), 0);
     // Another user's snapshot does not license compacting this one.
     store
-        .save_snapshot("d", 100, b"d")
+        .save_snapshot("d", 100, 0, b"d")
         .await
         .expect("snapshot d");
     for v in 1..=3 {
@@ -388,7 +388,7 @@ async fn reopen_sees_everything(fx: Fixture) {
     for v in 1..=8 {
         store.append(entry("r", v)).await.expect("append");
     }
-    store.save_snapshot("r", 3, b"r3").await.expect("snapshot");
+    store.save_snapshot("r", 3, 0, b"r3").await.expect("snapshot");
     store.compact("r", 2).await.expect("compact");
     let before = store.load("r").await.expect("load");
     let bounds = store.log_bounds("r").await.expect("bounds");
@@ -440,11 +440,11 @@ async fn bad_input_rejected_and_nothing_written(fx: Fixture) {
         "append_many with version 0",
     );
     invalid(
-        store.save_snapshot("x", too_big, b"s").await,
+        store.save_snapshot("x", too_big, 0, b"s").await,
         "snapshot version",
     );
     invalid(
-        store.save_snapshot("", 1, b"s").await,
+        store.save_snapshot("", 1, 0, b"s").await,
         "snapshot empty user",
     );
     invalid(store.load("").await.map(|_| ()), "load empty user");

@@ -11,6 +11,7 @@ mod adapter_cases;
 mod cases;
 mod crash;
 mod fixture;
+mod owner_cases;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -38,7 +39,10 @@ fn main() {
         Err(e) => Err(format!("cannot start postgres: {e}")),
     };
     let mut trials = Vec::new();
-    for (name, case) in cases::ALL.iter().chain(adapter_cases::ALL) {
+    for (name, case) in cases::ALL
+        .iter()
+        .chain(adapter_cases::ALL)
+        .chain(owner_cases::ALL) {
         trials.push(trial(format!("sqlite::{name}"), Kind::Sqlite, None, *case));
         let pg_trial = match &pg {
             Ok(pg) => trial(

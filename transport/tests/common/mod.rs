@@ -137,6 +137,7 @@ impl TestServer {
             verifier,
             transport,
             metrics: baton_transport::install_metrics(),
+            forwarding: None,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

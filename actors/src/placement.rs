@@ -1,0 +1,52 @@
+//! Where a user lives: this node or another one. The hub asks a [`Placement`]
+//! (the cluster's membership and hashing, or [`SingleNode`]) before it serves
+//! a user; the transport forwards what belongs elsewhere.
+
+use std::sync::Arc;
+
+/// Another node, as a forwarding target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteNode {
+    /// Its node id.
+    pub id: Arc<str>,
+    /// Its HTTP address (`host:port`), for forwarded sockets, reads and handoffs.
+    pub api: Arc<str>,
+}
+
+/// The answer to "who owns this user?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// This node.
+    Local,
+    /// Another node.
+    Remote(RemoteNode),
+}
+
+/// Decides which node owns a user. Must be cheap: it is asked on every
+/// connection and read.
+pub trait Placement: Send + Sync + 'static {
+    /// The owner of `user` in the current view of the cluster.
+    fn route(&self, user: &str) -> Route;
+}
+
+/// One node owns everyone.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SingleNode;
+
+impl Placement for SingleNode {
+    fn route(&self, _user: &str) -> Route {
+        Route::Local
+    }
+}
+
+/// A user's live state handed over from its previous owner: the snapshot
+/// bytes ([`baton_crdt::UserDoc::to_snapshot_bytes`]) at log `version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarmState {
+    /// The user.
+    pub user: String,
+    /// The last log version folded into `snapshot`.
+    pub version: u64,
+    /// The document snapshot.
+    pub snapshot: Vec<u8>,
+}

@@ -1,0 +1,128 @@
+//! # baton-cluster
+//!
+//! Makes several Baton nodes one service. It owns:
+//!
+//! - **membership** ([`membership`]): nodes find each other from seeds and
+//!   detect failures with [`chitchat`] (scuttlebutt gossip over UDP with a
+//!   phi-accrual failure detector). Each node publishes its HTTP address and
+//!   whether it is draining;
+//! - **placement** ([`placement`]): every user has one owner, the live,
+//!   non-draining node with the highest rendezvous hash of (node, user). A
+//!   change of membership moves only the users of the node that came or went;
+//! - **rebalancing** ([`rebalance`]): when a user this node holds belongs to
+//!   another node, it is handed over warm — its actor flushes, saves and stops,
+//!   and its snapshot goes to the new owner in a batch ([`handoff`]), so the
+//!   new owner reads only the log tail instead of the whole user;
+//! - **drain** ([`Cluster::drain`]): a leaving node announces it is draining
+//!   (no user is placed on it any more), hands all its users over, then stops.
+//!
+//! Forwarding a device socket or a REST read to the owner is the transport's
+//! job (`baton_transport::forward`); it asks the hub's placement, which this
+//! crate provides. Fencing is the store's: a node claims a user (a growing
+//! epoch) before activating it, log appends are versioned writes and snapshots
+//! are epoch-checked, so a node that lost a user cannot overwrite newer state.
+
+mod config;
+mod error;
+pub mod handoff;
+pub mod membership;
+pub mod placement;
+pub mod rebalance;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use baton_actors::Hub;
+
+pub use config::ClusterConfig;
+pub use error::ClusterError;
+pub use membership::{Member, Membership, View};
+pub use placement::ClusterPlacement;
+
+/// Gossip rounds a drain waits for its flag to reach the peers.
+const DRAIN_SPREAD_ROUNDS: u32 = 6;
+
+/// A running cluster node: membership, placement and the rebalancer.
+pub struct Cluster {
+    cfg: Arc<ClusterConfig>,
+    membership: Membership,
+    placement: Arc<ClusterPlacement>,
+    hub: Hub,
+    rebalancer: tokio::task::JoinHandle<()>,
+}
+
+impl Cluster {
+    /// Join the cluster: start gossip, install the placement in `hub` and start
+    /// the rebalancer. Returns the hub with the placement installed.
+    pub async fn join(cfg: ClusterConfig, hub: Hub) -> Result<(Cluster, Hub), ClusterError> {
+        let cfg = Arc::new(cfg);
+        let membership = Membership::start(&cfg).await?;
+        let placement = Arc::new(ClusterPlacement::new(
+            cfg.node_id.clone(),
+            membership.watch(),
+        ));
+        let hub = hub.with_placement(placement.clone());
+        let client = handoff::Client::new(&cfg)?;
+        let rebalancer = tokio::spawn(rebalance::run(
+            hub.clone(),
+            Arc::clone(&cfg),
+            membership.watch(),
+            client,
+        ));
+        tracing::info!(node = %cfg.node_id, "joined the cluster");
+        Ok((
+            Cluster {
+                cfg,
+                membership,
+                placement,
+                hub: hub.clone(),
+                rebalancer,
+            },
+            hub,
+        ))
+    }
+
+    /// The current view of the cluster.
+    pub fn view(&self) -> Arc<View> {
+        self.membership.view()
+    }
+
+    /// The placement this node routes by.
+    pub fn placement(&self) -> Arc<ClusterPlacement> {
+        Arc::clone(&self.placement)
+    }
+
+    /// Graceful leave: announce draining (peers stop placing users here), give
+    /// the flag a few gossip rounds to spread, hand every live user over to its
+    /// new owner (within `drain_timeout`), then leave the gossip.
+    pub async fn drain(self) {
+        let started = std::time::Instant::now();
+        self.membership.set_draining().await;
+        let deadline = started + self.cfg.drain_timeout;
+        // Peers route by their own view; gossip reaches every peer of a small
+        // cluster within a few rounds (log(n) rounds in general).
+        tokio::time::sleep(self.cfg.gossip_interval * DRAIN_SPREAD_ROUNDS).await;
+        self.rebalancer.abort();
+        let client = match handoff::Client::new(&self.cfg) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "drain: no HTTP client; users will load cold");
+                self.membership.leave().await;
+                return;
+            }
+        };
+        let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+        let moved = tokio::time::timeout(
+            remaining.max(Duration::from_secs(1)),
+            rebalance::move_away(&self.hub, &self.cfg, &client),
+        )
+        .await
+        .unwrap_or(0);
+        tracing::info!(
+            moved,
+            secs = started.elapsed().as_secs_f64(),
+            "drained: users handed over"
+        );
+        self.membership.leave().await;
+    }
+}

@@ -1,0 +1,157 @@
+//! Membership on chitchat: who is alive, where they listen, who is draining.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chitchat::transport::UdpTransport;
+use chitchat::{
+    spawn_chitchat, ChitchatConfig, ChitchatHandle, ChitchatId, FailureDetectorConfig, NodeState,
+};
+use tokio::sync::watch;
+
+use crate::{ClusterConfig, ClusterError};
+
+/// Key of a node's HTTP address in its gossip state.
+const KEY_API: &str = "api";
+/// Key present (`"1"`) while a node drains.
+const KEY_DRAINING: &str = "draining";
+
+/// One live node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Node id.
+    pub id: Arc<str>,
+    /// HTTP address (`host:port`).
+    pub api: Arc<str>,
+    /// Leaving: alive, but no user is placed on it.
+    pub draining: bool,
+}
+
+/// The live members as this node sees them, sorted by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct View {
+    /// Live members, this node included.
+    pub members: Vec<Member>,
+}
+
+impl View {
+    /// Members users may be placed on.
+    pub fn eligible(&self) -> impl Iterator<Item = &Member> {
+        self.members.iter().filter(|m| !m.draining)
+    }
+
+    fn from_states(states: &BTreeMap<ChitchatId, NodeState>) -> View {
+        // A restarted node appears with a new generation; keep the newest.
+        let mut newest: BTreeMap<&str, (u64, Member)> = BTreeMap::new();
+        for (id, state) in states {
+            let Some(api) = state.get(KEY_API) else {
+                continue;
+            };
+            let member = Member {
+                id: Arc::clone(&id.node_id),
+                api: Arc::from(api),
+                draining: state.get(KEY_DRAINING).is_some(),
+            };
+            match newest.get(&*id.node_id) {
+                Some((gen, _)) if *gen >= id.generation_id => {}
+                _ => {
+                    newest.insert(&id.node_id, (id.generation_id, member));
+                }
+            }
+        }
+        View {
+            members: newest.into_values().map(|(_, m)| m).collect(),
+        }
+    }
+}
+
+/// This node's membership: the gossip server and the current view.
+pub struct Membership {
+    handle: ChitchatHandle,
+    view: watch::Receiver<Arc<View>>,
+    watcher: tokio::task::JoinHandle<()>,
+}
+
+impl Membership {
+    /// Start gossiping and follow the live nodes.
+    pub async fn start(cfg: &ClusterConfig) -> Result<Membership, ClusterError> {
+        let generation = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let failure_detector_config = FailureDetectorConfig {
+            phi_threshold: cfg.phi_threshold,
+            initial_interval: cfg.gossip_interval * 5,
+            // A dead node's state is forgotten after this; a restart gets a new
+            // generation anyway.
+            dead_node_grace_period: Duration::from_secs(3600),
+            ..FailureDetectorConfig::default()
+        };
+        let config = ChitchatConfig {
+            chitchat_id: ChitchatId::new(cfg.node_id.clone(), generation, cfg.gossip_advertise),
+            cluster_id: cfg.cluster_id.clone(),
+            gossip_interval: cfg.gossip_interval,
+            listen_addr: cfg.gossip_listen,
+            seed_nodes: cfg.seeds.clone(),
+            failure_detector_config,
+            marked_for_deletion_grace_period: Duration::from_secs(3600),
+            catchup_callback: None,
+            extra_liveness_predicate: None,
+            protocol_version: chitchat::ProtocolVersion::V0,
+        };
+        let initial = vec![(KEY_API.to_owned(), cfg.api_advertise.clone())];
+        let handle = spawn_chitchat(config, initial, &UdpTransport)
+            .await
+            .map_err(|e| {
+                ClusterError::Membership(format!("gossip on {}: {e:#}", cfg.gossip_listen))
+            })?;
+        let mut live = handle.chitchat().lock().await.live_nodes_watcher();
+        let first = Arc::new(View::from_states(&live.borrow_and_update()));
+        let (tx, view) = watch::channel(first);
+        let watcher = tokio::spawn(async move {
+            while live.changed().await.is_ok() {
+                let next = Arc::new(View::from_states(&live.borrow_and_update()));
+                tx.send_if_modified(|current| {
+                    if **current == *next {
+                        return false;
+                    }
+                    tracing::info!(
+                        members = ?next.members.iter().map(|m| (&*m.id, m.draining)).collect::<Vec<_>>(),
+                        "membership changed"
+                    );
+                    metrics::gauge!("baton_cluster_members").set(next.members.len() as f64);
+                    *current = Arc::clone(&next);
+                    true
+                });
+            }
+        });
+        Ok(Membership {
+            handle,
+            view,
+            watcher,
+        })
+    }
+
+    /// The current view.
+    pub fn view(&self) -> Arc<View> {
+        Arc::clone(&self.view.borrow())
+    }
+
+    /// A receiver of view changes.
+    pub fn watch(&self) -> watch::Receiver<Arc<View>> {
+        self.view.clone()
+    }
+
+    /// Announce that this node is leaving.
+    pub async fn set_draining(&self) {
+        self.handle
+            .with_chitchat(|c| c.self_node_state().set(KEY_DRAINING, "1"))
+            .await;
+    }
+
+    /// Stop gossiping.
+    pub async fn leave(self) {
+        self.watcher.abort();
+        let _ = self.handle.shutdown().await;
+    }
+}

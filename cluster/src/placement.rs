@@ -1,0 +1,160 @@
+//! Rendezvous (highest-random-weight) placement: a user's owner is the
+//! eligible member with the highest hash of (member, user). Adding a node
+//! moves only the users it now wins (about 1/n); removing one moves only its
+//! own users. No ring, no virtual nodes, no state beyond the member list.
+
+use std::sync::Arc;
+
+use baton_actors::{Placement, RemoteNode, Route};
+use tokio::sync::watch;
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+use crate::membership::{Member, View};
+
+/// The weight of `user` on `node`.
+fn score(node: &str, user: &str) -> u64 {
+    // Seeding the user's hash with the node's keeps the two inputs apart
+    // without building a joined string.
+    xxh3_64_with_seed(user.as_bytes(), xxh3_64_with_seed(node.as_bytes(), 0))
+}
+
+/// The owner of `user` among `members`: the highest score, ties by id.
+pub fn owner<'a>(user: &str, members: impl Iterator<Item = &'a Member>) -> Option<&'a Member> {
+    members.max_by(|a, b| {
+        score(&a.id, user)
+            .cmp(&score(&b.id, user))
+            .then_with(|| a.id.cmp(&b.id))
+    })
+}
+
+/// [`Placement`] over the live membership.
+pub struct ClusterPlacement {
+    me: Arc<str>,
+    view: watch::Receiver<Arc<View>>,
+}
+
+impl ClusterPlacement {
+    /// Placement for node `me`, following `view`.
+    pub fn new(me: String, view: watch::Receiver<Arc<View>>) -> Self {
+        Self {
+            me: Arc::from(me),
+            view,
+        }
+    }
+
+    /// Route `user` within `view` from node `me`'s point of view. With no
+    /// eligible member (everyone draining) a node keeps serving.
+    pub fn route_in(me: &str, view: &View, user: &str) -> Route {
+        match owner(user, view.eligible()) {
+            Some(m) if &*m.id != me => Route::Remote(RemoteNode {
+                id: Arc::clone(&m.id),
+                api: Arc::clone(&m.api),
+            }),
+            _ => Route::Local,
+        }
+    }
+}
+
+impl Placement for ClusterPlacement {
+    fn route(&self, user: &str) -> Route {
+        let view = Arc::clone(&self.view.borrow());
+        Self::route_in(&self.me, &view, user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn member(id: &str, draining: bool) -> Member {
+        Member {
+            id: Arc::from(id),
+            api: Arc::from(format!("{id}:7600")),
+            draining,
+        }
+    }
+
+    fn view(ids: &[&str]) -> View {
+        View {
+            members: ids.iter().map(|i| member(i, false)).collect(),
+        }
+    }
+
+    fn owner_id(v: &View, user: &str) -> String {
+        owner(user, v.eligible()).map(|m| m.id.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn adding_a_fourth_node_moves_about_a_quarter_and_only_to_it() {
+        let three = view(&["node-1", "node-2", "node-3"]);
+        let four = view(&["node-1", "node-2", "node-3", "node-4"]);
+        let users: Vec<String> = (0..20_000).map(|i| format!("user-{i}")).collect();
+        let mut moved = 0;
+        for u in &users {
+            let (a, b) = (owner_id(&three, u), owner_id(&four, u));
+            if a != b {
+                assert_eq!(b, "node-4", "a user moved between old nodes");
+                moved += 1;
+            }
+        }
+        let share = f64::from(moved) / users.len() as f64;
+        assert!((0.22..0.28).contains(&share), "moved share {share}");
+    }
+
+    #[test]
+    fn draining_members_get_no_users_and_everyone_else_keeps_theirs() {
+        let all = view(&["a", "b", "c"]);
+        let mut draining = all.clone();
+        draining.members[1].draining = true;
+        for i in 0..5_000 {
+            let u = format!("u{i}");
+            let before = owner_id(&all, &u);
+            let after = owner_id(&draining, &u);
+            assert_ne!(after, "b");
+            if before != "b" {
+                assert_eq!(before, after);
+            }
+        }
+    }
+
+    #[test]
+    fn routes_local_for_own_users_and_remote_with_the_address_otherwise() {
+        let v = view(&["a", "b"]);
+        let mut saw = (false, false);
+        for i in 0..100 {
+            let u = format!("u{i}");
+            match ClusterPlacement::route_in("a", &v, &u) {
+                Route::Local => saw.0 = true,
+                Route::Remote(n) => {
+                    assert_eq!(&*n.id, "b");
+                    assert_eq!(&*n.api, "b:7600");
+                    saw.1 = true;
+                }
+            }
+        }
+        assert_eq!(saw, (true, true));
+        let lonely = View::default();
+        assert_eq!(ClusterPlacement::route_in("a", &lonely, "u"), Route::Local);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+        /// Every node computes the same owner from the same members, whatever
+        /// the order it learned them in.
+        #[test]
+        fn owner_is_independent_of_member_order(
+            ids in proptest::collection::btree_set("[a-z]{1,6}", 1..8),
+            user in "[a-z0-9]{1,12}",
+            seed in any::<u64>(),
+        ) {
+            let mut members: Vec<Member> = ids.iter().map(|i| member(i, false)).collect();
+            let first = owner(&user, members.iter()).map(|m| m.id.clone());
+            let n = members.len();
+            members.rotate_left((seed as usize) % n);
+            members.reverse();
+            let second = owner(&user, members.iter()).map(|m| m.id.clone());
+            prop_assert_eq!(first, second);
+        }
+    }
+}
