@@ -52,6 +52,8 @@ pub(crate) struct HubInner {
     tokens: Mutex<HashMap<String, Vec<(u64, DeviceLink)>>>,
     /// Content and preference vectors (personalization); an empty in-process index by default.
     vectors: std::sync::RwLock<Arc<dyn baton_personalization::VectorStore>>,
+    /// Sees every fanned-out delta and control event (the PubNub bridge); none by default.
+    observer: std::sync::RwLock<Option<Arc<dyn crate::observer::FanoutObserver>>>,
 }
 
 #[derive(Clone)]
@@ -98,6 +100,7 @@ impl Hub {
             shared,
             tokens: Mutex::new(HashMap::new()),
             vectors: std::sync::RwLock::new(Arc::new(baton_personalization::InProcessIndex::new())),
+            observer: std::sync::RwLock::new(None),
         });
         let _ = inner
             .supervisor
@@ -116,6 +119,17 @@ impl Hub {
             .vectors
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = vectors;
+        self
+    }
+
+    /// Report every fanned-out delta and control event to `observer`. User
+    /// actors activated from now on use it; call it right after start.
+    pub fn with_observer(self, observer: Arc<dyn crate::observer::FanoutObserver>) -> Self {
+        *self
+            .inner
+            .observer
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(observer);
         self
     }
 
@@ -235,6 +249,12 @@ impl Hub {
             clock: self.inner.clock.clone(),
             shared: self.inner.shared.clone(),
             vectors: self.vectors(),
+            observer: self
+                .inner
+                .observer
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
         };
         let args = UserArgs {
             user: user.to_owned(),

@@ -35,6 +35,7 @@ pub mod device;
 pub mod error;
 pub mod hub;
 pub mod link;
+pub mod observer;
 pub mod protocol;
 pub mod shared;
 pub mod user;
@@ -45,4 +46,5 @@ pub use device::{run_session, BoxSink, BoxStream, DeviceIdentity, SocketError, W
 pub use error::ActorError;
 pub use hub::{ConnPermit, Hub};
 pub use link::DeviceLink;
+pub use observer::{ControlEvent, FanoutObserver};
 pub use shared::{Shared, SharedError};
