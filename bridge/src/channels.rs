@@ -75,7 +75,10 @@ mod tests {
     fn names_and_parsing() {
         let c = Channels::new("prod.");
         assert_eq!(c.sync("alice"), "prod.user.alice.sync");
-        assert_eq!(c.typed("alice", Topic::Playback), "prod.user.alice.playback");
+        assert_eq!(
+            c.typed("alice", Topic::Playback),
+            "prod.user.alice.playback"
+        );
         assert_eq!(c.device("alice", "tv"), "prod.user.alice.device.tv");
         assert_eq!(c.wildcard(), "prod.user.*");
         assert_eq!(c.sync_user("prod.user.alice.sync"), Some("alice"));

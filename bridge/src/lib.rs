@@ -77,9 +77,11 @@ impl Bridge {
         let cfg = Arc::new(cfg);
         let client = client::build(&cfg)?;
         let channels = Channels::new(&cfg.channel_prefix);
-        let (outbound, mut tasks) = outbound::Outbound::start(&cfg, client.clone(), channels.clone());
+        let (outbound, mut tasks) =
+            outbound::Outbound::start(&cfg, client.clone(), channels.clone());
         let _ = hub.clone().with_observer(outbound.clone());
-        let sessions = sessions::Sessions::new(hub.clone(), client.clone(), channels.clone(), cfg.clone());
+        let sessions =
+            sessions::Sessions::new(hub.clone(), client.clone(), channels.clone(), cfg.clone());
         tasks.push(tokio::spawn(sessions::sweep(Arc::downgrade(&sessions))));
         let inbound = inbound::Inbound {
             client,

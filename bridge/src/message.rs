@@ -82,8 +82,7 @@ pub fn from_control(channels: &Channels, user: &str, event: ControlEvent) -> Out
                 "user": user,
                 "device": target,
             });
-            if let (ServerFrame::PlaybackControl { .. }, Value::Object(map)) = (&frame, &mut body)
-            {
+            if let (ServerFrame::PlaybackControl { .. }, Value::Object(map)) = (&frame, &mut body) {
                 if let Ok(Value::Object(fields)) = serde_json::to_value(&frame) {
                     for (k, v) in fields {
                         if k != "type" {

@@ -206,7 +206,9 @@ impl Sessions {
 /// Every quarter of the idle time (between 50 ms and 5 s), end idle sessions.
 pub(crate) async fn sweep(sessions: Weak<Sessions>) {
     let period = match sessions.upgrade() {
-        Some(s) => (s.cfg.session_idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(5)),
+        Some(s) => {
+            (s.cfg.session_idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(5))
+        }
         None => return,
     };
     let mut tick = tokio::time::interval(period);

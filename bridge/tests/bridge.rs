@@ -21,12 +21,16 @@ async fn every_message_type_is_published_with_its_channels_and_store_flag() {
     let mut tv = node.ws_device("alice", "tv").await;
     let mut phone = node.ws_device("alice", "phone").await;
     tv.send(add(1, "movie:1")).await;
-    tv.wait_for("ack 1", |f| f["type"] == "ack" && f["seq"] == 1).await;
-    let ts = ts(&tv.hlc_id());
-    tv.send(json!({"type":"op","seq":2,"op":{"kind":"playback","content":"movie:1",
-        "position_ms":1000,"duration_ms":9000,"state":"playing","ts":ts}}))
+    tv.wait_for("ack 1", |f| f["type"] == "ack" && f["seq"] == 1)
         .await;
-    tv.wait_for("ack 2", |f| f["type"] == "ack" && f["seq"] == 2).await;
+    let ts = ts(&tv.hlc_id());
+    tv.send(
+        json!({"type":"op","seq":2,"op":{"kind":"playback","content":"movie:1",
+        "position_ms":1000,"duration_ms":9000,"state":"playing","ts":ts}}),
+    )
+    .await;
+    tv.wait_for("ack 2", |f| f["type"] == "ack" && f["seq"] == 2)
+        .await;
     tv.send(json!({"type":"handoff","request_id":"h-1","target":"phone","content":"movie:1","position_ms":1500}))
         .await;
     phone
@@ -38,10 +42,18 @@ async fn every_message_type_is_published_with_its_channels_and_store_flag() {
     let fake = node.fake.clone();
     until("all types published", || {
         let t = types(&fake.on(&c.sync("alice")));
-        ["watchlist_update", "watch_progress", "playback_control", "device_handoff"]
-            .iter()
-            .all(|k| t.iter().any(|x| x == k))
-            && fake.on(&c.typed("alice", baton_bridge::channels::Topic::Watchlist)).len() == 2
+        [
+            "watchlist_update",
+            "watch_progress",
+            "playback_control",
+            "device_handoff",
+        ]
+        .iter()
+        .all(|k| t.iter().any(|x| x == k))
+            && fake
+                .on(&c.typed("alice", baton_bridge::channels::Topic::Watchlist))
+                .len()
+                == 2
     })
     .await;
 
@@ -106,7 +118,8 @@ async fn a_pubnub_device_syncs_through_a_virtual_session() {
 
     // An op before hello: the device is told to say hello.
     pn.send(add(1, "movie:1"));
-    pn.wait_for("hello_required", |f| f["code"] == "hello_required").await;
+    pn.wait_for("hello_required", |f| f["code"] == "hello_required")
+        .await;
 
     pn.hello();
     let welcome = pn.wait_for("welcome", |f| f["type"] == "welcome").await;
@@ -115,23 +128,30 @@ async fn a_pubnub_device_syncs_through_a_virtual_session() {
     assert_eq!(welcome["next_seq"], 1);
 
     pn.send(add(1, "movie:1"));
-    let ack = pn.wait_for("ack", |f| f["type"] == "ack" && f["seq"] == 1).await;
+    let ack = pn
+        .wait_for("ack", |f| f["type"] == "ack" && f["seq"] == 1)
+        .await;
     assert_eq!(ack["version"], 1);
     assert_eq!(ack.get("duplicate"), None);
     assert_eq!(node.watchlist("bob").await, (vec!["movie:1".to_owned()], 1));
 
     // A replay is acknowledged as a duplicate and applied once.
     pn.send(add(1, "movie:1"));
-    pn.wait_for("duplicate ack", |f| f["type"] == "ack" && f["duplicate"] == true)
-        .await;
+    pn.wait_for("duplicate ack", |f| {
+        f["type"] == "ack" && f["duplicate"] == true
+    })
+    .await;
     assert_eq!(node.watchlist("bob").await, (vec!["movie:1".to_owned()], 1));
 
     // A bad frame: an error on the device channel, state intact.
     pn.send(json!({"type":"op","seq":2,"op":{"kind":"watchlist_add","content":"bad id!","added_at_ms":1}}));
-    let err = pn.wait_for("error", |f| f["type"] == "error" && f["seq"] == 2).await;
+    let err = pn
+        .wait_for("error", |f| f["type"] == "error" && f["seq"] == 2)
+        .await;
     assert_eq!(err["code"], "invalid_content_id");
     pn.send(json!({"type":"op","seq":2}));
-    pn.wait_for("invalid_frame", |f| f["code"] == "invalid_frame").await;
+    pn.wait_for("invalid_frame", |f| f["code"] == "invalid_frame")
+        .await;
     assert_eq!(node.watchlist("bob").await, (vec!["movie:1".to_owned()], 1));
 
     // A token for another user does not reach this user's state.
@@ -152,7 +172,9 @@ async fn a_pubnub_device_syncs_through_a_virtual_session() {
     );
     // A marker op after both: once it is acked, the earlier ones were handled.
     pn.send(add(2, "movie:2"));
-    let ack = pn.wait_for("ack 2", |f| f["type"] == "ack" && f["seq"] == 2).await;
+    let ack = pn
+        .wait_for("ack 2", |f| f["type"] == "ack" && f["seq"] == 2)
+        .await;
     assert_eq!(ack["version"], 2);
     assert_eq!(
         node.watchlist("bob").await,
@@ -161,7 +183,11 @@ async fn a_pubnub_device_syncs_through_a_virtual_session() {
     let fake = node.fake.clone();
     let sync = pn.sync.clone();
     until("own watchlist_update published", || {
-        fake.on(&sync).iter().filter(|m| m["type"] == "watchlist_update").count() == 2
+        fake.on(&sync)
+            .iter()
+            .filter(|m| m["type"] == "watchlist_update")
+            .count()
+            == 2
     })
     .await;
     // Exactly the errors provoked above, nothing from re-ingesting own messages.
@@ -173,9 +199,16 @@ async fn a_pubnub_device_syncs_through_a_virtual_session() {
         .collect();
     assert_eq!(
         codes,
-        vec![json!("hello_required"), json!("invalid_content_id"), json!("invalid_frame")]
+        vec![
+            json!("hello_required"),
+            json!("invalid_content_id"),
+            json!("invalid_frame")
+        ]
     );
-    assert!(node.fake.on(&node.channels.device("mallory", "phone")).is_empty());
+    assert!(node
+        .fake
+        .on(&node.channels.device("mallory", "phone"))
+        .is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,11 +223,15 @@ async fn pubnub_and_websocket_devices_of_one_user_converge() {
     pn.send(add(1, "movie:phone"));
     // Each sees the other's op as a delta.
     let d = pn
-        .wait_for("delta from tv", |f| f["type"] == "delta" && f["device"] == "tv")
+        .wait_for("delta from tv", |f| {
+            f["type"] == "delta" && f["device"] == "tv"
+        })
         .await;
     assert_eq!(d["op"]["content"], "movie:tv");
     let d = tv
-        .wait_for("delta from phone", |f| f["type"] == "delta" && f["device"] == "phone")
+        .wait_for("delta from phone", |f| {
+            f["type"] == "delta" && f["device"] == "phone"
+        })
         .await;
     assert_eq!(d["op"]["content"], "movie:phone");
     // Presence on both sides lists both devices online.
@@ -211,7 +248,10 @@ async fn pubnub_and_websocket_devices_of_one_user_converge() {
         f["type"] == "delta" && f["op"]["kind"] == "watchlist_remove"
     })
     .await;
-    assert_eq!(node.watchlist("carol").await, (vec!["movie:phone".to_owned()], 3));
+    assert_eq!(
+        node.watchlist("carol").await,
+        (vec!["movie:phone".to_owned()], 3)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -226,13 +266,17 @@ async fn an_outage_loses_and_duplicates_nothing() {
     // WebSocket ops are acknowledged by Baton during the outage...
     for seq in 1..=3 {
         tv.send(add(seq, &format!("movie:tv{seq}"))).await;
-        tv.wait_for("ack", |f| f["type"] == "ack" && f["seq"] == seq).await;
+        tv.wait_for("ack", |f| f["type"] == "ack" && f["seq"] == seq)
+            .await;
     }
     // ...and the PubNub device publishes while the bridge cannot reach PubNub.
     pn.send(add(1, "movie:pn1"));
     pn.send(add(2, "movie:pn2"));
     let fake = node.fake.clone();
-    until("bridge retried", || fake.failed_calls.load(Ordering::Relaxed) >= 6).await;
+    until("bridge retried", || {
+        fake.failed_calls.load(Ordering::Relaxed) >= 6
+    })
+    .await;
     assert!(node.bridge.outbound_stats().retries > 0);
     node.fake.set_failing(false);
 
@@ -246,7 +290,8 @@ async fn an_outage_loses_and_duplicates_nothing() {
             >= 3
     })
     .await;
-    pn.wait_for("ack pn 2", |f| f["type"] == "ack" && f["seq"] == 2).await;
+    pn.wait_for("ack pn 2", |f| f["type"] == "ack" && f["seq"] == 2)
+        .await;
     let tv_seqs: Vec<u64> = fake
         .on(&sync)
         .iter()
@@ -258,11 +303,19 @@ async fn an_outage_loses_and_duplicates_nothing() {
     let (items, version) = node.watchlist("dave").await;
     assert_eq!(
         items,
-        vec!["movie:pn1", "movie:pn2", "movie:tv1", "movie:tv2", "movie:tv3"]
+        vec![
+            "movie:pn1",
+            "movie:pn2",
+            "movie:tv1",
+            "movie:tv2",
+            "movie:tv3"
+        ]
     );
     assert_eq!(version, 5);
     // The TV saw the phone's ops after recovery.
-    tv.wait_for("delta pn2", |f| f["type"] == "delta" && f["op"]["content"] == "movie:pn2")
-        .await;
+    tv.wait_for("delta pn2", |f| {
+        f["type"] == "delta" && f["op"]["content"] == "movie:pn2"
+    })
+    .await;
     assert_eq!(node.bridge.outbound_stats().dropped, 0);
 }

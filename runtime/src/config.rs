@@ -13,6 +13,7 @@ mod check;
 mod limits;
 mod log;
 mod personalization;
+mod pubnub;
 mod sessions;
 mod store;
 
@@ -32,6 +33,7 @@ pub use auth::AuthSection;
 pub use limits::LimitsSection;
 pub use log::LogSection;
 pub use personalization::{PersonalizationSection, VectorBackend};
+pub use pubnub::PubnubSection;
 pub use sessions::SessionsSection;
 pub use store::StoreSection;
 
@@ -66,10 +68,12 @@ pub struct Config {
     pub log: LogSection,
     /// `[personalization]`
     pub personalization: PersonalizationSection,
+    /// `[pubnub]`
+    pub pubnub: PubnubSection,
 }
 
 /// Top-level keys; other `BATON_*` variables (e.g. `BATON_CONFIG`) are not configuration.
-const TOP_LEVEL_KEYS: [&str; 11] = [
+const TOP_LEVEL_KEYS: [&str; 12] = [
     "listen",
     "data-dir",
     "node-id",
@@ -81,6 +85,7 @@ const TOP_LEVEL_KEYS: [&str; 11] = [
     "actors",
     "log",
     "personalization",
+    "pubnub",
 ];
 
 impl Default for Config {
@@ -97,6 +102,7 @@ impl Default for Config {
             actors: ActorsSection::new(),
             log: LogSection::default(),
             personalization: PersonalizationSection::new(),
+            pubnub: PubnubSection::new(),
         }
     }
 }
@@ -145,6 +151,7 @@ impl Config {
         self.actors.check(&mut c);
         self.log.check(&mut c);
         self.personalization.check(&mut c);
+        self.pubnub.check(&mut c);
         c.finish()
     }
 

@@ -46,6 +46,16 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     )
     .await?
     .with_vectors(crate::personalization::vectors(&cfg).await?);
+    let _bridge = match cfg.pubnub.bridge_config(&cfg.node_id) {
+        Some(bridge_cfg) => {
+            let origin = bridge_cfg.base_url();
+            let bridge = baton_bridge::Bridge::start(hub.clone(), verifier.clone(), bridge_cfg)
+                .context("starting the PubNub bridge")?;
+            tracing::info!(%origin, "pubnub bridge started");
+            Some(bridge)
+        }
+        None => None,
+    };
     let state = AppState {
         hub,
         verifier,

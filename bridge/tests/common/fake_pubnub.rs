@@ -185,7 +185,14 @@ fn matches(pattern: &str, channel: &str) -> bool {
 
 async fn publish(
     State(fake): State<FakePubNub>,
-    Path((_pk, _sk, _sig, channel, _cb, message)): Path<(String, String, String, String, String, String)>,
+    Path((_pk, _sk, _sig, channel, _cb, message)): Path<(
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+    )>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     if let Some(failed) = fake.fail() {
@@ -236,7 +243,10 @@ async fn subscribe(
                     if let (Some(meta), Value::Object(map)) = (&e.meta, &mut env) {
                         map.insert("u".into(), meta.clone());
                     }
-                    if let Some(p) = patterns.iter().find(|p| p.ends_with('*') && matches(p, &e.channel)) {
+                    if let Some(p) = patterns
+                        .iter()
+                        .find(|p| p.ends_with('*') && matches(p, &e.channel))
+                    {
                         if let Value::Object(map) = &mut env {
                             map.insert("b".into(), Value::String(p.clone()));
                         }

@@ -10,7 +10,9 @@ pub mod fake_pubnub;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use baton_actors::{ActorConfig, BoxSink, BoxStream, DeviceIdentity, Hub, SocketError, WireIn, WireOut};
+use baton_actors::{
+    ActorConfig, BoxSink, BoxStream, DeviceIdentity, Hub, SocketError, WireIn, WireOut,
+};
 use baton_bridge::{Bridge, BridgeConfig, Channels, RetryPolicy};
 use baton_store::{Store, StoreConfig, StoreOptions};
 use baton_transport::auth::{AuthConfig, KeySource, Minter, Scope, Verifier};
@@ -99,7 +101,9 @@ impl Node {
         // messages injected from now on reach it.
         let fake = node.fake.clone();
         until("bridge subscribed", || {
-            fake.subscribe_polls.load(std::sync::atomic::Ordering::Relaxed) >= 2
+            fake.subscribe_polls
+                .load(std::sync::atomic::Ordering::Relaxed)
+                >= 2
         })
         .await;
         node
@@ -140,7 +144,13 @@ impl Node {
             jti: None,
         };
         let permit = self.hub.try_admit().expect("admit");
-        tokio::spawn(baton_actors::run_session(self.hub.clone(), permit, ident, stream, sink));
+        tokio::spawn(baton_actors::run_session(
+            self.hub.clone(),
+            permit,
+            ident,
+            stream,
+            sink,
+        ));
         let mut dev = PipeDevice {
             input: in_tx,
             frames,
@@ -229,7 +239,9 @@ impl PnDevice {
     }
 
     pub fn hello(&self) {
-        self.send(json!({"type":"hello","protocol":1,"device":{"kind":"mobile","name":self.device}}));
+        self.send(
+            json!({"type":"hello","protocol":1,"device":{"kind":"mobile","name":self.device}}),
+        );
     }
 
     /// Frames the bridge published on this device's channel.
