@@ -59,6 +59,8 @@ pub(crate) struct HubInner {
     warm: Mutex<HashMap<String, (Instant, WarmState)>>,
     /// Users this node is handing over right now.
     moving: Mutex<std::collections::HashSet<String>>,
+    /// Sees every fanned-out delta and control event (the PubNub bridge); none by default.
+    observer: std::sync::RwLock<Option<Arc<dyn crate::observer::FanoutObserver>>>,
 }
 
 #[derive(Clone)]
@@ -108,6 +110,7 @@ impl Hub {
             placement: std::sync::RwLock::new(Arc::new(SingleNode)),
             warm: Mutex::new(HashMap::new()),
             moving: Mutex::new(std::collections::HashSet::new()),
+            observer: std::sync::RwLock::new(None),
         });
         let _ = inner
             .supervisor
@@ -240,6 +243,17 @@ impl Hub {
             .contains(user)
     }
 
+    /// Report every fanned-out delta and control event to `observer`. User
+    /// actors activated from now on use it; call it right after start.
+    pub fn with_observer(self, observer: Arc<dyn crate::observer::FanoutObserver>) -> Self {
+        *self
+            .inner
+            .observer
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(observer);
+        self
+    }
+
     /// The vector store.
     pub fn vectors(&self) -> Arc<dyn baton_personalization::VectorStore> {
         Arc::clone(
@@ -356,6 +370,12 @@ impl Hub {
             clock: self.inner.clock.clone(),
             shared: self.inner.shared.clone(),
             vectors: self.vectors(),
+            observer: self
+                .inner
+                .observer
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
         };
         let args = UserArgs {
             user: user.to_owned(),

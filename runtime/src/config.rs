@@ -14,6 +14,7 @@ mod cluster;
 mod limits;
 mod log;
 mod personalization;
+mod pubnub;
 mod sessions;
 mod store;
 
@@ -34,6 +35,7 @@ pub use cluster::ClusterSection;
 pub use limits::LimitsSection;
 pub use log::LogSection;
 pub use personalization::{PersonalizationSection, VectorBackend};
+pub use pubnub::PubnubSection;
 pub use sessions::SessionsSection;
 pub use store::StoreSection;
 
@@ -70,10 +72,12 @@ pub struct Config {
     pub personalization: PersonalizationSection,
     /// `[cluster]`
     pub cluster: ClusterSection,
+    /// `[pubnub]`
+    pub pubnub: PubnubSection,
 }
 
 /// Top-level keys; other `BATON_*` variables (e.g. `BATON_CONFIG`) are not configuration.
-const TOP_LEVEL_KEYS: [&str; 12] = [
+const TOP_LEVEL_KEYS: [&str; 13] = [
     "listen",
     "data-dir",
     "node-id",
@@ -86,6 +90,7 @@ const TOP_LEVEL_KEYS: [&str; 12] = [
     "log",
     "personalization",
     "cluster",
+    "pubnub",
 ];
 
 impl Default for Config {
@@ -103,6 +108,7 @@ impl Default for Config {
             log: LogSection::default(),
             personalization: PersonalizationSection::new(),
             cluster: ClusterSection::new(),
+            pubnub: PubnubSection::new(),
         }
     }
 }
@@ -153,6 +159,7 @@ impl Config {
         self.personalization.check(&mut c);
         self.cluster
             .check(&mut c, self.store.database_url.is_some());
+        self.pubnub.check(&mut c);
         c.finish()
     }
 

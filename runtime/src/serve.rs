@@ -1,6 +1,7 @@
 //! `baton serve`: wire the store, the actors and the HTTP server from the
 //! configuration, print where the node listens, and run until SIGINT/SIGTERM.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -57,6 +58,22 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             (hub, Some(cluster), Some(forwarding))
         }
         None => (hub, None, None),
+    };
+    let _bridge = match cfg.pubnub.bridge_config(&cfg.node_id) {
+        Some(bridge_cfg) => {
+            let origin = bridge_cfg.base_url();
+            // In a cluster every node receives every PubNub message; only the
+            // user's owner ingests it.
+            let placement = hub.clone();
+            let ingest: baton_bridge::IngestFilter =
+                Arc::new(move |user: &str| placement.route(user) == baton_actors::Route::Local);
+            let bridge =
+                baton_bridge::Bridge::start_with(hub.clone(), verifier.clone(), bridge_cfg, ingest)
+                    .context("starting the PubNub bridge")?;
+            tracing::info!(%origin, "pubnub bridge started");
+            Some(bridge)
+        }
+        None => None,
     };
     let state = AppState {
         hub,

@@ -25,6 +25,7 @@ pub(crate) struct UserActor {
     pub(crate) clock: Arc<uhlc::HLC>,
     pub(crate) shared: crate::shared::Shared,
     pub(crate) vectors: Arc<dyn baton_personalization::VectorStore>,
+    pub(crate) observer: Option<Arc<dyn crate::observer::FanoutObserver>>,
 }
 
 /// Arguments to start one user actor.

@@ -12,6 +12,7 @@ use ractor::ActorRef;
 
 use super::actor::{UserActor, UserState};
 use super::msg::UserMsg;
+use crate::observer::ControlEvent;
 use crate::protocol::{LeaseView, ServerFrame};
 
 /// An op applied in memory and not yet durable.
@@ -84,7 +85,13 @@ impl UserActor {
                     fanned_out = true;
                 }
             }
+            if let Some(obs) = &self.observer {
+                obs.delta(&state.user, &p.op);
+            }
             if let Some(lease) = p.lease {
+                if let Some(obs) = &self.observer {
+                    obs.control(&state.user, ControlEvent::Lease(lease.clone()));
+                }
                 let frame = ServerFrame::Lease(lease).to_text();
                 let frame = Bytes::from(frame);
                 for dev in state.devices.values() {

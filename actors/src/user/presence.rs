@@ -5,6 +5,7 @@ use bytes::Bytes;
 
 use super::actor::{UserActor, UserState};
 use super::attach::{lease_view, now_ms};
+use crate::observer::ControlEvent;
 use crate::protocol::{Activity, HandoffOutcome, PresenceEntry, ServerFrame};
 
 impl UserActor {
@@ -28,6 +29,9 @@ impl UserActor {
     pub(crate) fn broadcast_presence(&self, state: &UserState) {
         let devices = presence(state);
         self.shared.publish_presence(&state.user, devices.clone());
+        if let Some(obs) = &self.observer {
+            obs.control(&state.user, ControlEvent::Presence(devices.clone()));
+        }
         let frame = Bytes::from(ServerFrame::Presence { devices }.to_text());
         for dev in state.devices.values() {
             let _ = dev.link.push(frame.clone());
@@ -35,7 +39,11 @@ impl UserActor {
     }
 
     pub(crate) fn broadcast_lease(&self, state: &UserState) {
-        let frame = Bytes::from(ServerFrame::Lease(lease_view(state)).to_text());
+        let lease = lease_view(state);
+        if let Some(obs) = &self.observer {
+            obs.control(&state.user, ControlEvent::Lease(lease.clone()));
+        }
+        let frame = Bytes::from(ServerFrame::Lease(lease).to_text());
         for dev in state.devices.values() {
             let _ = dev.link.push(frame.clone());
         }
@@ -64,14 +72,24 @@ impl UserActor {
         if outcome == HandoffOutcome::Delivered {
             let lease = state.doc.handoff_lease(target);
             state.snapshot_due = true;
+            let control = ServerFrame::PlaybackControl {
+                request_id: request_id.clone(),
+                from: device.to_owned(),
+                content,
+                position_ms,
+                lease: lease.token,
+            };
             if let Some(dev) = state.devices.get(target) {
-                let _ = dev.link.push_frame(&ServerFrame::PlaybackControl {
-                    request_id: request_id.clone(),
-                    from: device.to_owned(),
-                    content,
-                    position_ms,
-                    lease: lease.token,
-                });
+                let _ = dev.link.push_frame(&control);
+            }
+            if let Some(obs) = &self.observer {
+                obs.control(
+                    &state.user,
+                    ControlEvent::Handoff {
+                        target: target.to_owned(),
+                        frame: control,
+                    },
+                );
             }
             self.broadcast_lease(state);
         }

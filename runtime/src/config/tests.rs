@@ -161,3 +161,33 @@ fn missing_file_is_an_error() {
         Ok(())
     });
 }
+
+#[test]
+fn pubnub_is_off_by_default_and_configured_from_the_environment() {
+    Jail::expect_with(|jail| {
+        let c = load(None)?;
+        assert!(c.pubnub.bridge_config(&c.node_id).is_none());
+        jail.set_env("BATON_PUBNUB__PUBLISH_KEY", "pub-c-1");
+        jail.set_env("BATON_PUBNUB__SUBSCRIBE_KEY", "sub-c-1");
+        jail.set_env("BATON_PUBNUB__CHANNEL_PREFIX", "prod.");
+        jail.set_env("BATON_PUBNUB__SESSION_IDLE_SECS", "30");
+        let c = load(None)?;
+        let b = c.pubnub.bridge_config(&c.node_id).expect("bridge on");
+        assert_eq!(b.publish_key, "pub-c-1");
+        assert_eq!(b.channel_prefix, "prod.");
+        assert_eq!(b.bridge_uuid, "baton-bridge-node-1");
+        assert_eq!(b.base_url(), "https://ps.pndsn.com");
+        assert_eq!(b.session_idle.as_secs(), 30);
+        Ok(())
+    });
+}
+
+#[test]
+fn pubnub_needs_both_keys() {
+    Jail::expect_with(|jail| {
+        jail.set_env("BATON_PUBNUB__PUBLISH_KEY", "pub-c-1");
+        let err = load_err(None);
+        assert!(err.contains("pubnub.subscribe-key is required"), "{err}");
+        Ok(())
+    });
+}

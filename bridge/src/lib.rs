@@ -1,0 +1,116 @@
+//! # baton-bridge
+//!
+//! The PubNub bridge: devices on platforms that speak PubNub instead of a
+//! WebSocket to Baton. It owns:
+//!
+//! - **outbound** ([`outbound`]): a [`FanoutObserver`](baton_actors::FanoutObserver)
+//!   on the hub that copies every committed delta and control event (lease,
+//!   handoff, presence) into bounded per-user-ordered lanes, and publishes
+//!   each as a PubNub message (`watchlist_update`, `watch_progress`,
+//!   `playback_control`, `device_handoff`, ...) to `user.{id}.sync` and the
+//!   typed channel, retrying with backoff while PubNub is unreachable;
+//! - **inbound** ([`inbound`]): one subscription to `{prefix}user.*` that
+//!   takes device envelopes from the users' `.sync` channels, skips the
+//!   bridge's own messages, verifies each envelope's Baton token and feeds its
+//!   protocol frame to the device's virtual session;
+//! - **virtual sessions** ([`sessions`]): one [`baton_actors::run_session`]
+//!   per PubNub device over in-memory pipes, so validation, idempotency, rate
+//!   limits and acks are exactly the WebSocket path's; what the session sends
+//!   is published to `user.{id}.device.{device}`.
+//!
+//! How an op from a PubNub device flows: device publishes
+//! `{"token","device","frame":{"type":"op",...}}` on `user.alice.sync` ->
+//! subscription -> token verified -> session input pipe -> `run_session`
+//! parses and casts it to the user actor -> commit -> `ack` into the session's
+//! output pipe -> published on `user.alice.device.phone` -> the user actor's
+//! fan-out also reaches the observer -> `watchlist_update` on
+//! `user.alice.sync` and `user.alice.watchlist` (which the bridge's own
+//! subscription sees again and skips: publisher uuid and `origin: "baton"`).
+
+pub mod channels;
+mod client;
+pub mod config;
+pub mod envelope;
+mod error;
+pub mod inbound;
+pub mod message;
+pub mod outbound;
+mod retry;
+pub mod sessions;
+
+use std::sync::Arc;
+
+use baton_actors::Hub;
+use baton_transport::auth::Verifier;
+use tokio::task::JoinHandle;
+
+pub use channels::Channels;
+pub use config::{BridgeConfig, RetryPolicy};
+pub use error::BridgeError;
+pub use outbound::OutboundStats;
+
+/// Decides whether this node ingests PubNub messages of a user (cluster
+/// placement); the default ingests every user.
+pub type IngestFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// A running bridge. Dropping it stops its tasks.
+pub struct Bridge {
+    outbound: Arc<outbound::Outbound>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Bridge {
+    /// Start the bridge for `hub`: attach the fan-out observer, start the
+    /// publisher lanes and the subscription. Ingests every user.
+    pub fn start(hub: Hub, verifier: Verifier, cfg: BridgeConfig) -> Result<Bridge, BridgeError> {
+        Self::start_with(hub, verifier, cfg, Arc::new(|_: &str| true))
+    }
+
+    /// [`Bridge::start`] with a placement filter for inbound messages.
+    pub fn start_with(
+        hub: Hub,
+        verifier: Verifier,
+        cfg: BridgeConfig,
+        ingest: IngestFilter,
+    ) -> Result<Bridge, BridgeError> {
+        cfg.validate()?;
+        let cfg = Arc::new(cfg);
+        let client = client::build(&cfg)?;
+        let channels = Channels::new(&cfg.channel_prefix);
+        let (outbound, mut tasks) =
+            outbound::Outbound::start(&cfg, client.clone(), channels.clone());
+        let _ = hub.clone().with_observer(outbound.clone());
+        let sessions =
+            sessions::Sessions::new(hub.clone(), client.clone(), channels.clone(), cfg.clone());
+        tasks.push(tokio::spawn(sessions::sweep(Arc::downgrade(&sessions))));
+        let inbound = inbound::Inbound {
+            client,
+            channels,
+            sessions,
+            verifier,
+            hub,
+            cfg,
+            ingest,
+        };
+        tasks.push(tokio::spawn(inbound.run()));
+        Ok(Bridge { outbound, tasks })
+    }
+
+    /// Counters of the outbound side (published, retried, dropped).
+    pub fn outbound_stats(&self) -> OutboundStats {
+        self.outbound.stats()
+    }
+
+    /// Stop every task of the bridge (queued publishes are abandoned).
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
