@@ -248,7 +248,7 @@ wait_ready() {
   pid=$(awk -v n="node-$i" '$1 == "proc" && $5 == n { print $3 }' "$STATE_FILE")
   url="http://127.0.0.1:$((HTTP_PORT + i - 1))/health/ready"
   status=0
-  wait_until "curl -fsS -o /dev/null --max-time 2 '$url'" "$READY_TIMEOUT" "$pid" baton || status=$?
+  wait_until "curl -fs -o /dev/null --max-time 2 '$url'" "$READY_TIMEOUT" "$pid" baton || status=$?
   if ((status != 0)); then
     if ((status == 2)); then
       log "node-$i exited; last lines of $LOG_DIR/node-$i.log:"
