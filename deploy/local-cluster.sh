@@ -38,6 +38,8 @@ HTTP_PORT=${LOCAL_HTTP_PORT:-7601}
 GOSSIP_PORT=${LOCAL_GOSSIP_PORT:-7946}
 CLUSTER=${LOCAL_CLUSTER:-1}
 READY_TIMEOUT=${LOCAL_READY_TIMEOUT:-60}
+# Guards the nodes' internal endpoints (warm handoff); one per run unless given.
+CLUSTER_SECRET=${BATON_CLUSTER__SECRET:-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')}
 
 log() { printf '%s\n' "local-cluster: $*" >&2; }
 die() {
@@ -66,6 +68,7 @@ node_env() {
     echo "BATON_CLUSTER__GOSSIP_ADVERTISE=127.0.0.1:$gossip"
     echo "BATON_CLUSTER__API_ADVERTISE=127.0.0.1:$http"
     echo "BATON_CLUSTER__SEEDS=[127.0.0.1:$GOSSIP_PORT]"
+    echo "BATON_CLUSTER__SECRET=$CLUSTER_SECRET"
     echo "BATON_CLUSTER__DRAIN_TIMEOUT_SECS=${BATON_CLUSTER__DRAIN_TIMEOUT_SECS:-10}"
   fi
 }
