@@ -35,8 +35,8 @@ pub mod device;
 pub mod error;
 pub mod hub;
 pub mod link;
-pub mod placement;
 pub mod observer;
+pub mod placement;
 pub mod protocol;
 pub mod shared;
 pub mod user;
@@ -47,6 +47,6 @@ pub use device::{run_session, BoxSink, BoxStream, DeviceIdentity, SocketError, W
 pub use error::ActorError;
 pub use hub::{ConnPermit, Hub};
 pub use link::DeviceLink;
-pub use placement::{Placement, RemoteNode, Route, SingleNode, WarmState};
 pub use observer::{ControlEvent, FanoutObserver};
+pub use placement::{Placement, RemoteNode, Route, SingleNode, WarmState};
 pub use shared::{Shared, SharedError};

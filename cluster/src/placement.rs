@@ -82,7 +82,9 @@ mod tests {
     }
 
     fn owner_id(v: &View, user: &str) -> String {
-        owner(user, v.eligible()).map(|m| m.id.to_string()).unwrap_or_default()
+        owner(user, v.eligible())
+            .map(|m| m.id.to_string())
+            .unwrap_or_default()
     }
 
     #[test]

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use baton_actors::{Hub, Route};
+use futures_util::future::join_all;
 use tokio::sync::watch;
 
 use crate::handoff::Client;
@@ -57,7 +58,7 @@ pub async fn move_away(hub: &Hub, cfg: &ClusterConfig, client: &Client) -> usize
         }
         moved
     });
-    let moved: usize = futures_join(moves).await;
+    let moved: usize = join_all(moves).await.into_iter().sum();
     metrics::counter!("baton_cluster_users_moved_total").increment(moved as u64);
     metrics::histogram!("baton_cluster_rebalance_seconds").record(started.elapsed().as_secs_f64());
     tracing::info!(moved, secs = started.elapsed().as_secs_f64(), "rebalanced");
@@ -67,7 +68,7 @@ pub async fn move_away(hub: &Hub, cfg: &ClusterConfig, client: &Client) -> usize
 /// Release a batch (in parallel), send what was live to the owner, and let
 /// waiting connections through.
 async fn move_batch(hub: &Hub, client: &Client, api: &str, users: &[String]) -> usize {
-    let released = futures_join_vec(users.iter().map(|u| hub.release(u))).await;
+    let released = join_all(users.iter().map(|u| hub.release(u))).await;
     let states: Vec<_> = released.into_iter().flatten().collect();
     let count = states.len();
     if !states.is_empty() {
@@ -81,20 +82,4 @@ async fn move_batch(hub: &Hub, client: &Client, api: &str, users: &[String]) -> 
         hub.moved(user);
     }
     count
-}
-
-async fn futures_join<F: std::future::Future<Output = usize>>(
-    futs: impl Iterator<Item = F>,
-) -> usize {
-    futures_join_vec(futs).await.into_iter().sum()
-}
-
-async fn futures_join_vec<T, F: std::future::Future<Output = T>>(
-    futs: impl Iterator<Item = F>,
-) -> Vec<T> {
-    let mut set = Vec::new();
-    for f in futs {
-        set.push(f);
-    }
-    futures_util::future::join_all(set).await
 }

@@ -169,7 +169,12 @@ impl Backend {
         Ok(owner.is_none_or(|(current, _)| current <= epoch))
     }
 
-    pub(crate) async fn claim(&self, user: &str, node: &str, now_ms: i64) -> Result<i64, StoreError> {
+    pub(crate) async fn claim(
+        &self,
+        user: &str,
+        node: &str,
+        now_ms: i64,
+    ) -> Result<i64, StoreError> {
         let epoch: i64 = with_pool!(self, pool => {
             sqlx::query_scalar(sql::CLAIM)
                 .bind(user)

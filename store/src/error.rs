@@ -88,7 +88,10 @@ impl StoreError {
     /// True when another writer got there first: a [`StoreError::Conflict`] on the
     /// log or a [`StoreError::Fenced`] snapshot. The caller's view of the user is stale.
     pub fn is_stale_writer(&self) -> bool {
-        matches!(self, StoreError::Conflict { .. } | StoreError::Fenced { .. })
+        matches!(
+            self,
+            StoreError::Conflict { .. } | StoreError::Fenced { .. }
+        )
     }
 
     /// True for [`StoreError::Conflict`]: the `(user, version)` already exists.

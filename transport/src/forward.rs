@@ -18,7 +18,9 @@ use baton_actors::{ActorError, ConnPermit, RemoteNode, Route};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::{frame::coding::CloseCode as WsCode, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::{
+    frame::coding::CloseCode as WsCode, WebSocketConfig,
+};
 use tokio_tungstenite::tungstenite::{self, Message as TMessage};
 use tokio_tungstenite::WebSocketStream;
 
@@ -69,7 +71,11 @@ impl Forwarding {
         let want = self.secret.as_bytes();
         !want.is_empty()
             && want.len() == given.len()
-            && want.iter().zip(given).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+            && want
+                .iter()
+                .zip(given)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
     }
 }
 
@@ -120,14 +126,19 @@ pub(crate) async fn connect_owner(
     let mut request = format!("ws://{}/v1/sync", node.api)
         .into_client_request()
         .map_err(|e| fail(e.to_string()))?;
-    let bearer = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| fail(e.to_string()))?;
+    let bearer =
+        HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| fail(e.to_string()))?;
     request.headers_mut().insert("authorization", bearer);
-    request.headers_mut().insert(FORWARDED_BY, fwd.node_id.clone());
+    request
+        .headers_mut()
+        .insert(FORWARDED_BY, fwd.node_id.clone());
     let handshake = tokio_tungstenite::client_async_with_config(request, tcp, Some(ws));
     match tokio::time::timeout(CONNECT_TIMEOUT, handshake).await {
         Ok(Ok((socket, _))) => Ok(socket),
         Ok(Err(tungstenite::Error::Http(resp))) if resp.status() == StatusCode::UNAUTHORIZED => {
-            Err(ApiError::Forbidden("the owner node refused the token".into()))
+            Err(ApiError::Forbidden(
+                "the owner node refused the token".into(),
+            ))
         }
         Ok(Err(e)) => Err(fail(e.to_string())),
         Err(_) => Err(fail("handshake timed out".into())),
@@ -299,17 +310,17 @@ async fn forward_http(
         .to_owned();
     let mut out = fwd
         .http
-        .request(request.method().clone(), format!("http://{}{path}", node.api))
+        .request(
+            request.method().clone(),
+            format!("http://{}{path}", node.api),
+        )
         .header(FORWARDED_BY, fwd.node_id.clone());
     for name in REQUEST_HEADERS {
         if let Some(v) = request.headers().get(name) {
             out = out.header(name, v.clone());
         }
     }
-    let resp = out
-        .send()
-        .await
-        .map_err(|e| owner_unavailable(node, e))?;
+    let resp = out.send().await.map_err(|e| owner_unavailable(node, e))?;
     let status = resp.status();
     let mut headers = HeaderMap::new();
     for name in RESPONSE_HEADERS {
@@ -328,12 +339,18 @@ mod tests {
 
     #[test]
     fn finds_the_user_in_user_paths_only() {
-        assert_eq!(user_in_path("/v1/users/alice/state").as_deref(), Some("alice"));
+        assert_eq!(
+            user_in_path("/v1/users/alice/state").as_deref(),
+            Some("alice")
+        );
         assert_eq!(
             user_in_path("/v1/admin/users/bob/stats").as_deref(),
             Some("bob")
         );
-        assert_eq!(user_in_path("/v1/users/a%3Ab/state").as_deref(), Some("a:b"));
+        assert_eq!(
+            user_in_path("/v1/users/a%3Ab/state").as_deref(),
+            Some("a:b")
+        );
         assert_eq!(user_in_path("/v1/users//state"), None);
         assert_eq!(user_in_path("/v1/sync"), None);
     }

@@ -12,7 +12,11 @@ use crate::server::AppState;
 /// Most bytes one handoff batch may carry.
 pub(crate) const MAX_HANDOFF_BYTES: usize = 256 * 1024 * 1024;
 
-pub(crate) async fn handoff(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn handoff(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Some(fwd) = app.forwarding.as_ref() else {
         return StatusCode::NOT_FOUND.into_response();
     };

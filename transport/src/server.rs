@@ -56,11 +56,20 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/users/{user}/state", get(crate::rest::state))
         .route("/v1/users/{user}/watchlist", get(crate::rest::watchlist))
         .route("/v1/users/{user}/playback", get(crate::rest::playback))
-        .route("/v1/users/{user}/playback/{content}", get(crate::rest::playback_one))
+        .route(
+            "/v1/users/{user}/playback/{content}",
+            get(crate::rest::playback_one),
+        )
         .route("/v1/users/{user}/devices", get(crate::rest::devices))
-        .route("/v1/users/{user}/preferences", get(crate::rest::preferences))
+        .route(
+            "/v1/users/{user}/preferences",
+            get(crate::rest::preferences),
+        )
         .route("/v1/admin/users/{user}/stats", get(crate::rest::stats))
-        .route("/v1/users/{user}/recommendations", get(crate::recommend::recommendations))
+        .route(
+            "/v1/users/{user}/recommendations",
+            get(crate::recommend::recommendations),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::forward::forward_reads,

@@ -93,8 +93,7 @@ impl Actor for UserActor {
                 super::catch_up::load_warm(&self.store, &w, self.cfg.log_retention_ops).await?
             }
             None => {
-                super::catch_up::load(&self.store, &args.user, self.cfg.log_retention_ops)
-                    .await?
+                super::catch_up::load(&self.store, &args.user, self.cfg.log_retention_ops).await?
             }
         };
         let kind = if warm { "warm" } else { "cold" };
@@ -282,15 +281,16 @@ impl UserActor {
         }
         if let Some(reply) = state.release.take() {
             self.save_snapshot_now(state).await;
-            let warm = state
-                .doc
-                .to_snapshot_bytes()
-                .ok()
-                .map(|snapshot| crate::placement::WarmState {
-                    user: state.user.clone(),
-                    version: state.doc.version(),
-                    snapshot,
-                });
+            let warm =
+                state
+                    .doc
+                    .to_snapshot_bytes()
+                    .ok()
+                    .map(|snapshot| crate::placement::WarmState {
+                        user: state.user.clone(),
+                        version: state.doc.version(),
+                        snapshot,
+                    });
             let _ = reply.send(warm);
             metrics::counter!("baton_user_releases_total").increment(1);
             myself.stop(Some("moved".into()));

@@ -135,10 +135,11 @@ pub(crate) async fn load_warm(
     retention: u64,
 ) -> Result<(UserDoc, CatchUpWindow, u64), ActorError> {
     let user = warm.user.as_str();
-    let mut doc = UserDoc::from_snapshot_bytes(&warm.snapshot).map_err(|e| ActorError::Corrupt {
-        user: user.to_owned(),
-        detail: format!("warm snapshot: {e}"),
-    })?;
+    let mut doc =
+        UserDoc::from_snapshot_bytes(&warm.snapshot).map_err(|e| ActorError::Corrupt {
+            user: user.to_owned(),
+            detail: format!("warm snapshot: {e}"),
+        })?;
     let mut window = CatchUpWindow::new(doc.vv().clone(), retention as usize);
     let tail = store.log_since(user, warm.version, usize::MAX).await?;
     for entry in &tail {

@@ -78,14 +78,22 @@ impl ClusterSection {
             "must not be empty",
         );
         c.at_least("cluster.gossip-interval-ms", self.gossip_interval_ms, 10);
-        c.at_most("cluster.gossip-interval-ms", self.gossip_interval_ms, 10_000);
+        c.at_most(
+            "cluster.gossip-interval-ms",
+            self.gossip_interval_ms,
+            10_000,
+        );
         c.ensure(
             self.phi_threshold.is_finite() && self.phi_threshold >= 1.0,
             "cluster.phi-threshold",
             format!("must be a number >= 1 (got {})", self.phi_threshold),
         );
         c.at_least("cluster.handoff-batch", self.handoff_batch, 1);
-        c.at_least("cluster.rebalance-interval-secs", self.rebalance_interval_secs, 1);
+        c.at_least(
+            "cluster.rebalance-interval-secs",
+            self.rebalance_interval_secs,
+            1,
+        );
         c.at_least("cluster.drain-timeout-secs", self.drain_timeout_secs, 1);
         for seed in &self.seeds {
             c.ensure(

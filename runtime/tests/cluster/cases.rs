@@ -12,17 +12,29 @@ use crate::proxy::Proxy;
 use crate::{Case, Env};
 
 pub const ALL: &[(&str, Case)] = &[
-    ("devices_on_different_nodes_converge", |e| Box::pin(converge(e))),
+    ("devices_on_different_nodes_converge", |e| {
+        Box::pin(converge(e))
+    }),
     ("kill_9_loses_no_acknowledged_op", |e| Box::pin(kill_9(e))),
-    ("fourth_node_takes_about_a_quarter", |e| Box::pin(add_node(e))),
-    ("graceful_leave_hands_users_over", |e| Box::pin(graceful_leave(e))),
-    ("partition_serves_both_sides_and_heals", |e| Box::pin(partition(e))),
+    ("fourth_node_takes_about_a_quarter", |e| {
+        Box::pin(add_node(e))
+    }),
+    ("graceful_leave_hands_users_over", |e| {
+        Box::pin(graceful_leave(e))
+    }),
+    ("partition_serves_both_sides_and_heals", |e| {
+        Box::pin(partition(e))
+    }),
 ];
 
 const WRITE_EVERY: Duration = Duration::from_millis(100);
 
 fn shared(env: &Env) -> Shared {
-    Shared::new(env.database_url.clone(), env.redis_url.clone(), env.dir.path())
+    Shared::new(
+        env.database_url.clone(),
+        env.redis_url.clone(),
+        env.dir.path(),
+    )
 }
 
 /// Start nodes 1..=n, each seeded with node 1, and wait until all see all.
@@ -40,15 +52,29 @@ async fn start_cluster(sh: &Shared, n: u8) -> Vec<Node> {
 }
 
 /// Devices: user `u{k}` gets one device on each node in `spread(k)`.
-fn devices(sh: &Shared, prefix: &str, users: usize, nodes: &[SocketAddr], per_user: usize) -> Vec<Device> {
+fn devices(
+    sh: &Shared,
+    prefix: &str,
+    users: usize,
+    nodes: &[SocketAddr],
+    per_user: usize,
+) -> Vec<Device> {
     let mut out = Vec::new();
     for k in 0..users {
         let user = format!("{prefix}{k}");
         for d in 0..per_user {
             let first = (k + d) % nodes.len();
-            let order: Vec<SocketAddr> = (0..nodes.len()).map(|i| nodes[(first + i) % nodes.len()]).collect();
+            let order: Vec<SocketAddr> = (0..nodes.len())
+                .map(|i| nodes[(first + i) % nodes.len()])
+                .collect();
             let id = format!("{user}-d{d}");
-            out.push(Device::start(&user, &id, sh.device_token(&user, &id), order, WRITE_EVERY));
+            out.push(Device::start(
+                &user,
+                &id,
+                sh.device_token(&user, &id),
+                order,
+                WRITE_EVERY,
+            ));
         }
     }
     out
@@ -65,11 +91,18 @@ async fn finish(devices: Vec<Device>) -> Vec<(String, Record)> {
 
 /// Every node in `nodes` answers, for every user, the same watchlist, and it
 /// holds every acknowledged add. Returns the number of acknowledged ops.
-async fn assert_nothing_lost(sh: &Shared, nodes: &[SocketAddr], records: &[(String, Record)]) -> usize {
+async fn assert_nothing_lost(
+    sh: &Shared,
+    nodes: &[SocketAddr],
+    records: &[(String, Record)],
+) -> usize {
     let token = sh.service_token();
     let mut acked: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for (user, r) in records {
-        acked.entry(user).or_default().extend(r.acked.iter().cloned());
+        acked
+            .entry(user)
+            .or_default()
+            .extend(r.acked.iter().cloned());
     }
     let mut total = 0;
     for (user, want) in &acked {
@@ -140,12 +173,16 @@ async fn kill_9(env: Env) {
     let sh = shared(&env);
     let mut nodes = start_cluster(&sh, 3).await;
     let addrs = http(&nodes);
-    let users = user_ids("k", 12);
+    let users = user_ids("k", 18);
     let devs = devices(&sh, "k", users.len(), &addrs, 2);
     tokio::time::sleep(Duration::from_secs(3)).await;
     let store = open_store(&env).await;
     let before = owners(&store, &users).await;
-    let victims: Vec<&String> = before.iter().filter(|(_, n)| *n == "node-3").map(|(u, _)| u).collect();
+    let victims: Vec<&String> = before
+        .iter()
+        .filter(|(_, n)| *n == "node-3")
+        .map(|(u, _)| u)
+        .collect();
     assert!(!victims.is_empty(), "no user owned by node-3: {before:?}");
     let killed_at = Instant::now();
     nodes[2].kill9();
@@ -163,7 +200,11 @@ async fn kill_9(env: Env) {
     let total = assert_nothing_lost(&sh, survivors, &records).await;
     let after = owners(&store, &users).await;
     for u in &victims {
-        assert_ne!(after.get(*u).map(String::as_str), Some("node-3"), "{u} still owned by the dead node");
+        assert_ne!(
+            after.get(*u).map(String::as_str),
+            Some("node-3"),
+            "{u} still owned by the dead node"
+        );
     }
     let mut per_user: BTreeMap<String, Duration> = BTreeMap::new();
     for (user, t) in failover {
@@ -200,20 +241,38 @@ async fn add_node(env: Env) {
     tokio::time::sleep(Duration::from_secs(4)).await;
     let records = finish(devs).await;
     let after = owners(&store, &users).await;
-    let moved: Vec<&String> = users.iter().filter(|u| before.get(*u) != after.get(*u)).collect();
+    let moved: Vec<&String> = users
+        .iter()
+        .filter(|u| before.get(*u) != after.get(*u))
+        .collect();
     for u in &moved {
-        assert_eq!(after.get(*u).map(String::as_str), Some("node-4"), "{u} moved between old nodes");
+        assert_eq!(
+            after.get(*u).map(String::as_str),
+            Some("node-4"),
+            "{u} moved between old nodes"
+        );
     }
     let share = moved.len() as f64 / users.len() as f64;
-    assert!((0.08..=0.5).contains(&share), "moved share {share} ({} users)", moved.len());
+    assert!(
+        (0.08..=0.5).contains(&share),
+        "moved share {share} ({} users)",
+        moved.len()
+    );
     for (user, r) in &records {
         assert!(r.errors.is_empty(), "{user}: error frames {:?}", r.errors);
-        let bad: Vec<_> = r.closes.iter().filter(|c| !matches!(c, Some(4009) | Some(1000))).collect();
+        let bad: Vec<_> = r
+            .closes
+            .iter()
+            .filter(|c| !matches!(c, Some(4009) | Some(1000)))
+            .collect();
         assert!(bad.is_empty(), "{user}: closes beyond a reconnect: {bad:?}");
     }
     let all = http(&nodes);
     let total = assert_nothing_lost(&sh, &all, &records).await;
-    let warm = nodes[3].metric("baton_cluster_warm_states_received_total").await.unwrap_or(0.0);
+    let warm = nodes[3]
+        .metric("baton_cluster_warm_states_received_total")
+        .await
+        .unwrap_or(0.0);
     println!(
         "add node: {} of {} users moved to node-4 ({:.0} %), {warm} handed over warm; {total} acks, none lost",
         moved.len(),
@@ -234,14 +293,24 @@ async fn graceful_leave(env: Env) {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let store = open_store(&env).await;
     let before = owners(&store, &users).await;
-    let leaving: Vec<&String> = before.iter().filter(|(_, n)| *n == "node-2").map(|(u, _)| u).collect();
+    let leaving: Vec<&String> = before
+        .iter()
+        .filter(|(_, n)| *n == "node-2")
+        .map(|(u, _)| u)
+        .collect();
     assert!(!leaving.is_empty(), "no user owned by node-2");
     let started = Instant::now();
     let status = nodes[1].terminate(Duration::from_secs(40));
-    println!("graceful leave: node-2 exited {status} after {:.2} s", started.elapsed().as_secs_f64());
+    println!(
+        "graceful leave: node-2 exited {status} after {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     let mut warm = 0.0;
     for i in [0, 2] {
-        warm += nodes[i].metric("baton_cluster_warm_states_received_total").await.unwrap_or(0.0);
+        warm += nodes[i]
+            .metric("baton_cluster_warm_states_received_total")
+            .await
+            .unwrap_or(0.0);
     }
     assert!(warm >= 1.0, "node-2 handed no user over before exiting");
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -250,12 +319,19 @@ async fn graceful_leave(env: Env) {
     let total = assert_nothing_lost(&sh, &survivors, &records).await;
     let after = owners(&store, &users).await;
     for u in &leaving {
-        assert_ne!(after.get(*u).map(String::as_str), Some("node-2"), "{u} left on the drained node");
+        assert_ne!(
+            after.get(*u).map(String::as_str),
+            Some("node-2"),
+            "{u} left on the drained node"
+        );
     }
     for (user, r) in &records {
         assert!(r.errors.is_empty(), "{user}: error frames {:?}", r.errors);
     }
-    println!("graceful leave: {} users handed over ({warm} warm); {total} acks, none lost", leaving.len());
+    println!(
+        "graceful leave: {} users handed over ({warm} warm); {total} acks, none lost",
+        leaving.len()
+    );
     store.close().await;
 }
 
@@ -285,7 +361,13 @@ async fn partition(env: Env) {
         let user = format!("p{k}");
         for (d, first) in [(0usize, 0usize), (1, 2)] {
             let id = format!("{user}-d{d}");
-            devs.push(Device::start(&user, &id, sh.device_token(&user, &id), vec![http_addrs[first]], WRITE_EVERY));
+            devs.push(Device::start(
+                &user,
+                &id,
+                sh.device_token(&user, &id),
+                vec![http_addrs[first]],
+                WRITE_EVERY,
+            ));
         }
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -301,7 +383,12 @@ async fn partition(env: Env) {
     let mut served = [0usize; 2];
     for d in &devs {
         let side = usize::from(d.id.ends_with("d1"));
-        served[side] += d.record().ack_times.iter().filter(|t| **t > split_at && **t < healed_at).count();
+        served[side] += d
+            .record()
+            .ack_times
+            .iter()
+            .filter(|t| **t > split_at && **t < healed_at)
+            .count();
     }
     for p in &proxies {
         p.deny(&[]);
@@ -311,7 +398,10 @@ async fn partition(env: Env) {
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     let records = finish(devs).await;
-    assert!(served[0] > 0 && served[1] > 0, "a side served nothing during the partition: {served:?}");
+    assert!(
+        served[0] > 0 && served[1] > 0,
+        "a side served nothing during the partition: {served:?}"
+    );
     let total = assert_nothing_lost(&sh, &http_addrs, &records).await;
     println!(
         "partition: acks during the split: node-1 side {}, node-3 side {}; after the heal {total} acks, identical on 3 nodes",

@@ -48,7 +48,13 @@ struct Pending {
 
 impl Device {
     /// Start a device of `user` connecting to `nodes[0]` first.
-    pub fn start(user: &str, id: &str, token: String, nodes: Vec<SocketAddr>, every: Duration) -> Device {
+    pub fn start(
+        user: &str,
+        id: &str,
+        token: String,
+        nodes: Vec<SocketAddr>,
+        every: Duration,
+    ) -> Device {
         let writing = Arc::new(AtomicBool::new(true));
         let stop = Arc::new(AtomicBool::new(false));
         let record = Arc::new(Mutex::new(Record::default()));
@@ -108,12 +114,18 @@ async fn run(
             return;
         }
         let addr = nodes[node % nodes.len()];
-        let mut req = format!("ws://{addr}/v1/sync").into_client_request().expect("request");
+        let mut req = format!("ws://{addr}/v1/sync")
+            .into_client_request()
+            .expect("request");
         req.headers_mut().insert(
             "authorization",
             format!("Bearer {token}").parse().expect("header"),
         );
-        let ws = tokio::time::timeout(Duration::from_secs(3), tokio_tungstenite::connect_async(req)).await;
+        let ws = tokio::time::timeout(
+            Duration::from_secs(3),
+            tokio_tungstenite::connect_async(req),
+        )
+        .await;
         let mut ws = match ws {
             Ok(Ok((ws, _))) => ws,
             _ => {

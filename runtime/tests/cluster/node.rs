@@ -13,7 +13,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_baton");
 const SECRET: &str = "cluster-test-secret-0123456789";
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../transport/tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../transport/tests/fixtures")
+        .join(name)
 }
 
 /// A free TCP port on `ip`.
@@ -112,7 +114,13 @@ impl Shared {
     /// A `service:read` token.
     pub fn service_token(&self) -> String {
         self.minter
-            .mint("svc", None, &[Scope::ServiceRead], Duration::from_secs(3600), now_unix())
+            .mint(
+                "svc",
+                None,
+                &[Scope::ServiceRead],
+                Duration::from_secs(3600),
+                now_unix(),
+            )
             .expect("mint")
     }
 
@@ -121,7 +129,11 @@ impl Shared {
         let data = self.dir.join(&addrs.id);
         std::fs::create_dir_all(&data).expect("node dir");
         let log = self.dir.join(format!("{}.log", addrs.id));
-        let seeds = seeds.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+        let seeds = seeds
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         let child = Command::new(BIN)
             .arg("serve")
             .env("BATON_NODE_ID", &addrs.id)
@@ -135,8 +147,14 @@ impl Shared {
             .env("BATON_CLUSTER__ENABLED", "true")
             .env("BATON_CLUSTER__SECRET", SECRET)
             .env("BATON_CLUSTER__GOSSIP_LISTEN", addrs.gossip.to_string())
-            .env("BATON_CLUSTER__GOSSIP_ADVERTISE", addrs.gossip_advertise.to_string())
-            .env("BATON_CLUSTER__API_ADVERTISE", addrs.api_advertise.to_string())
+            .env(
+                "BATON_CLUSTER__GOSSIP_ADVERTISE",
+                addrs.gossip_advertise.to_string(),
+            )
+            .env(
+                "BATON_CLUSTER__API_ADVERTISE",
+                addrs.api_advertise.to_string(),
+            )
             .env("BATON_CLUSTER__SEEDS", format!("[{seeds}]"))
             .env("BATON_CLUSTER__REBALANCE_INTERVAL_SECS", "1")
             .env("BATON_CLUSTER__DRAIN_TIMEOUT_SECS", "20")
@@ -201,7 +219,12 @@ impl Node {
 
     /// The value of an unlabelled metric, or the sum over a labelled one.
     pub async fn metric(&self, name: &str) -> Option<f64> {
-        let text = reqwest::get(self.url("/metrics")).await.ok()?.text().await.ok()?;
+        let text = reqwest::get(self.url("/metrics"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
         let values: Vec<f64> = text
             .lines()
             .filter(|l| {

@@ -87,7 +87,12 @@ async fn udp_loop(front: Arc<UdpSocket>, ip: String, node: SocketAddr, deny: Den
                 };
                 let r = Arc::new(r);
                 relays.insert(from, Arc::clone(&r));
-                tokio::spawn(udp_back(Arc::clone(&r), Arc::clone(&front), from, Arc::clone(&deny)));
+                tokio::spawn(udp_back(
+                    Arc::clone(&r),
+                    Arc::clone(&front),
+                    from,
+                    Arc::clone(&deny),
+                ));
                 r
             }
         };

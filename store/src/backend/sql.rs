@@ -16,7 +16,8 @@ pub(crate) const SELECT_BOUNDS: &str = "SELECT MIN(version) AS first, MAX(versio
 /// Never moves a snapshot backwards, and only a claim at least as new as the user's
 /// current owner epoch (`$4`; no claim row counts as 0) writes: an older version, or an
 /// equal version written under a newer epoch, leaves the row untouched.
-pub(crate) const UPSERT_SNAPSHOT: &str = "INSERT INTO store_snapshots (user_id, version, bytes, epoch) \
+pub(crate) const UPSERT_SNAPSHOT: &str =
+    "INSERT INTO store_snapshots (user_id, version, bytes, epoch) \
      SELECT $1, $2, $3, $4 \
      WHERE $4 >= COALESCE((SELECT epoch FROM store_owners WHERE user_id = $1), 0) \
      ON CONFLICT (user_id) DO UPDATE \

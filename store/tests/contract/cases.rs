@@ -257,7 +257,10 @@ async fn snapshot_compact_load_returns_tail(fx: Fixture) {
 
 async fn snapshot_never_moves_backwards(fx: Fixture) {
     let store = fx.open().await;
-    store.save_snapshot("b", 5, 0, b"five").await.expect("save 5");
+    store
+        .save_snapshot("b", 5, 0, b"five")
+        .await
+        .expect("save 5");
     store
         .save_snapshot("b", 3, 0, b"three")
         .await
@@ -274,7 +277,10 @@ async fn snapshot_never_moves_backwards(fx: Fixture) {
         .save_snapshot("b", 5, 0, b"five again")
         .await
         .expect("same version replaces");
-    store.save_snapshot("b", 8, 0, b"eight").await.expect("save 8");
+    store
+        .save_snapshot("b", 8, 0, b"eight")
+        .await
+        .expect("save 8");
     let snap = store.load("b").await.expect("load").snapshot;
     assert_eq!(
         snap,
@@ -300,7 +306,10 @@ async fn compaction_never_passes_snapshot(fx: Fixture) {
         store.append(entry("c", v)).await.expect("append");
     }
     assert_eq!(store.compact("c", 10).await.expect("no snapshot"), 0);
-    store.save_snapshot("c", 4, 0, b"s4").await.expect("snapshot");
+    store
+        .save_snapshot("c", 4, 0, b"s4")
+        .await
+        .expect("snapshot");
     assert_eq!(store.compact("c", u64::MAX).await.expect("compact"), 4);
     let bounds = store.log_bounds("c").await.expect("bounds");
     assert_eq!(
@@ -388,7 +397,10 @@ async fn reopen_sees_everything(fx: Fixture) {
     for v in 1..=8 {
         store.append(entry("r", v)).await.expect("append");
     }
-    store.save_snapshot("r", 3, 0, b"r3").await.expect("snapshot");
+    store
+        .save_snapshot("r", 3, 0, b"r3")
+        .await
+        .expect("snapshot");
     store.compact("r", 2).await.expect("compact");
     let before = store.load("r").await.expect("load");
     let bounds = store.log_bounds("r").await.expect("bounds");

@@ -42,7 +42,8 @@ fn main() {
     for (name, case) in cases::ALL
         .iter()
         .chain(adapter_cases::ALL)
-        .chain(owner_cases::ALL) {
+        .chain(owner_cases::ALL)
+    {
         trials.push(trial(format!("sqlite::{name}"), Kind::Sqlite, None, *case));
         let pg_trial = match &pg {
             Ok(pg) => trial(
