@@ -40,6 +40,8 @@ pub struct Forwarding {
     secret: String,
     local_ip: Option<IpAddr>,
     http: reqwest::Client,
+    /// Set when the node shuts down: relayed sockets close with 1001.
+    closing: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Forwarding {
@@ -61,7 +63,17 @@ impl Forwarding {
             secret: secret.to_owned(),
             local_ip,
             http,
+            closing: std::sync::Arc::new(tokio::sync::watch::channel(false).0),
         })
+    }
+
+    /// Close every relayed socket with 1001 (the node is shutting down).
+    pub fn close_all(&self) {
+        self.closing.send_replace(true);
+    }
+
+    pub(crate) fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 }
 
@@ -172,8 +184,8 @@ pub(crate) async fn relay(
     device: WebSocket,
     owner: WebSocketStream<TcpStream>,
     permit: ConnPermit,
-    ping_interval: Duration,
-    pong_timeout: Duration,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+    (ping_interval, pong_timeout): (Duration, Duration),
 ) {
     metrics::gauge!("baton_forwarded_sockets").increment(1.0);
     let (mut dev_tx, mut dev_rx) = device.split();
@@ -182,7 +194,13 @@ pub(crate) async fn relay(
     let mut last_rx = Instant::now();
     let mut last_ping = Instant::now();
     loop {
+        if *closing.borrow_and_update() {
+            let _ = own_tx.send(TMessage::Close(None)).await;
+            close_device(&mut dev_tx, 1001, "server shutting down").await;
+            break;
+        }
         tokio::select! {
+            _ = closing.changed() => continue,
             from_device = dev_rx.next() => {
                 last_rx = Instant::now();
                 let msg = match from_device {

@@ -108,12 +108,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let hub = state.hub.clone();
+    let forwarding = state.forwarding.clone();
     let app = router(state);
     let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
     let hub_for_drain = hub.clone();
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: closing devices with 1001 and flushing");
+        if let Some(f) = &forwarding {
+            f.close_all();
+        }
         hub_for_drain.shutdown(Duration::from_secs(10)).await;
         let _ = drained_tx.send(());
     };

@@ -100,11 +100,12 @@ async fn forward(
         Err(e) => return e.into_response(),
     };
     let actors = app.hub.config();
-    let (ping, pong) = (actors.ping_interval, actors.pong_timeout);
+    let timeouts = (actors.ping_interval, actors.pong_timeout);
+    let closing = fwd.closing();
     upgrade
         .read_buffer_size(cfg.read_buffer_bytes)
         .write_buffer_size(cfg.write_buffer_bytes)
         .max_message_size(cfg.max_message_bytes)
         .max_frame_size(cfg.max_message_bytes)
-        .on_upgrade(move |socket| crate::forward::relay(socket, owner, permit, ping, pong))
+        .on_upgrade(move |socket| crate::forward::relay(socket, owner, permit, closing, timeouts))
 }

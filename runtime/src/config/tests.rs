@@ -191,3 +191,56 @@ fn pubnub_needs_both_keys() {
         Ok(())
     });
 }
+
+#[test]
+fn cluster_is_off_by_default_and_configured_from_the_environment() {
+    Jail::expect_with(|jail| {
+        let c = load(None)?;
+        assert!(!c.cluster.enabled);
+        jail.set_env("BATON_DATABASE_URL", "postgres://db/baton");
+        jail.set_env("BATON_CLUSTER__ENABLED", "true");
+        jail.set_env("BATON_CLUSTER__SECRET", "0123456789abcdef");
+        jail.set_env("BATON_CLUSTER__GOSSIP_LISTEN", "10.0.0.5:7946");
+        jail.set_env(
+            "BATON_CLUSTER__SEEDS",
+            "[baton-gossip.baton.svc.cluster.local:7946,10.0.0.6:7946]",
+        );
+        jail.set_env("BATON_CLUSTER__GOSSIP_INTERVAL_MS", "10");
+        let c = load(None)?;
+        assert!(c.cluster.enabled);
+        assert_eq!(c.cluster.gossip_listen.to_string(), "10.0.0.5:7946");
+        assert_eq!(
+            c.cluster.seeds,
+            vec![
+                "baton-gossip.baton.svc.cluster.local:7946".to_owned(),
+                "10.0.0.6:7946".to_owned()
+            ]
+        );
+        assert_eq!(c.cluster.gossip_interval_ms, 10);
+        Ok(())
+    });
+}
+
+#[test]
+fn cluster_needs_postgres_a_secret_and_sane_values() {
+    Jail::expect_with(|jail| {
+        jail.set_env("BATON_CLUSTER__ENABLED", "true");
+        jail.set_env("BATON_CLUSTER__SECRET", "short");
+        jail.set_env("BATON_CLUSTER__SEEDS", "[no-port]");
+        jail.set_env("BATON_CLUSTER__GOSSIP_INTERVAL_MS", "9");
+        jail.set_env("BATON_CLUSTER__HANDOFF_BATCH", "0");
+        jail.set_env("BATON_CLUSTER__API_ADVERTISE", "10.0.0.5");
+        let err = load_err(None);
+        for want in [
+            "store.database-url is required when cluster.enabled",
+            "cluster.secret is required when cluster.enabled and must be at least 16",
+            "cluster.seeds entries must be host:port",
+            "cluster.gossip-interval-ms must be >= 10 (got 9)",
+            "cluster.handoff-batch must be >= 1 (got 0)",
+            "cluster.api-advertise must be host:port",
+        ] {
+            assert!(err.contains(want), "missing {want:?} in {err}");
+        }
+        Ok(())
+    });
+}

@@ -120,6 +120,34 @@ impl TestServer {
         max_conn: usize,
         shared: baton_actors::Shared,
     ) -> TestServer {
+        Self::with_forwarding(store, cfg, transport, max_conn, shared, None).await
+    }
+
+    /// A node on a fresh SQLite file that accepts cluster-internal requests.
+    pub async fn clustered(forwarding: baton_transport::forward::Forwarding) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = sqlite_store(&dir).await;
+        let mut server = Self::with_forwarding(
+            store,
+            test_config(),
+            TransportConfig::default(),
+            10_000,
+            baton_actors::Shared::local(),
+            Some(forwarding),
+        )
+        .await;
+        server._dir = Some(dir);
+        server
+    }
+
+    pub async fn with_forwarding(
+        store: Store,
+        cfg: ActorConfig,
+        transport: TransportConfig,
+        max_conn: usize,
+        shared: baton_actors::Shared,
+        forwarding: Option<baton_transport::forward::Forwarding>,
+    ) -> TestServer {
         let hub = Hub::start_with(store, cfg, max_conn, shared)
             .await
             .expect("hub starts");
@@ -137,7 +165,7 @@ impl TestServer {
             verifier,
             transport,
             metrics: baton_transport::install_metrics(),
-            forwarding: None,
+            forwarding,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
