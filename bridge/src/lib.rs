@@ -105,6 +105,20 @@ impl Bridge {
     pub fn stop(self) {
         drop(self);
     }
+
+    /// Graceful stop: wait until every queued publish went out (or was given
+    /// up), at most `within`, then stop. Call after the hub has flushed, so
+    /// the last deltas are queued.
+    pub async fn shutdown(self, within: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.outbound.pending() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let left = self.outbound.pending();
+        if left > 0 {
+            tracing::warn!(left, "pubnub bridge stopped with publishes still queued");
+        }
+    }
 }
 
 impl Drop for Bridge {

@@ -45,6 +45,8 @@ pub struct Outbound {
     published: AtomicU64,
     retries: AtomicU64,
     dropped: AtomicU64,
+    /// Messages queued or being published.
+    pending: AtomicU64,
 }
 
 impl Outbound {
@@ -70,6 +72,7 @@ impl Outbound {
             published: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            pending: AtomicU64::new(0),
         });
         let tasks = out
             .lanes
@@ -95,6 +98,11 @@ impl Outbound {
         }
     }
 
+    /// Messages queued or being published right now.
+    pub(crate) fn pending(&self) -> u64 {
+        self.pending.load(Ordering::Acquire)
+    }
+
     fn push(&self, msg: Message) {
         let mut h = DefaultHasher::new();
         msg.user.hash(&mut h);
@@ -107,6 +115,8 @@ impl Outbound {
             if q.len() >= lane.cap {
                 q.pop_front();
                 self.drop_one("queue_full");
+            } else {
+                self.pending.fetch_add(1, Ordering::AcqRel);
             }
             q.push_back(msg);
             metrics::gauge!("baton_pubnub_publish_queue").increment(1.0);
@@ -150,6 +160,9 @@ async fn run_lane(
         for channel in &msg.channels {
             let Some(out) = out.upgrade() else { return };
             publish_retrying(&out, &client, &cfg, channel, &msg.body, msg.store).await;
+        }
+        if let Some(out) = out.upgrade() {
+            out.pending.fetch_sub(1, Ordering::AcqRel);
         }
     }
 }

@@ -319,3 +319,32 @@ async fn an_outage_loses_and_duplicates_nothing() {
     .await;
     assert_eq!(node.bridge.outbound_stats().dropped, 0);
 }
+
+#[tokio::test]
+async fn shutdown_publishes_what_is_still_queued() {
+    let node = Node::start().await;
+    let mut tv = node.ws_device("erin", "tv").await;
+    node.fake.set_failing(true);
+    for seq in 1..=2 {
+        tv.send(add(seq, &format!("movie:e{seq}"))).await;
+        tv.wait_for("ack", |f| f["type"] == "ack" && f["seq"] == seq)
+            .await;
+    }
+    let fake = node.fake.clone();
+    let sync = node.channels.sync("erin");
+    let healer = fake.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        healer.set_failing(false);
+    });
+    // The deltas are queued behind a failing PubNub; a graceful stop waits.
+    node.bridge
+        .shutdown(std::time::Duration::from_secs(20))
+        .await;
+    let published: Vec<Value> = fake
+        .on(&sync)
+        .into_iter()
+        .filter(|m| m["type"] == "watchlist_update")
+        .collect();
+    assert_eq!(published.len(), 2, "{published:?}");
+}

@@ -59,7 +59,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         }
         None => (hub, None, None),
     };
-    let _bridge = match cfg.pubnub.bridge_config(&cfg.node_id) {
+    let bridge = match cfg.pubnub.bridge_config(&cfg.node_id) {
         Some(bridge_cfg) => {
             let origin = bridge_cfg.base_url();
             // In a cluster every node receives every PubNub message; only the
@@ -103,6 +103,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         }
     };
     baton_transport::serve(listener, state, shutdown).await?;
+    if let Some(bridge) = bridge {
+        bridge.shutdown(Duration::from_secs(5)).await;
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())
