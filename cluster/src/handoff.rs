@@ -14,13 +14,12 @@ pub const SECRET_HEADER: &str = "x-baton-cluster-secret";
 /// Path of the handoff endpoint.
 pub const PATH: &str = "/internal/v1/handoff";
 
-/// One user's state on the wire.
+/// One user's state on the wire: the warm state with its snapshot in base64.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WireState {
-    /// The user.
-    pub user: String,
-    /// Log version folded into `snapshot`.
-    pub version: u64,
+    /// User, version and catch-up window.
+    #[serde(flatten)]
+    pub state: WarmState,
     /// The snapshot bytes, base64.
     pub snapshot: String,
 }
@@ -42,10 +41,9 @@ impl Batch {
             from: from.to_owned(),
             states: states
                 .into_iter()
-                .map(|s| WireState {
-                    user: s.user,
-                    version: s.version,
-                    snapshot: b64.encode(s.snapshot),
+                .map(|mut state| WireState {
+                    snapshot: b64.encode(std::mem::take(&mut state.snapshot)),
+                    state,
                 })
                 .collect(),
         }
@@ -57,12 +55,10 @@ impl Batch {
         let b64 = base64::engine::general_purpose::STANDARD;
         self.states
             .into_iter()
-            .filter_map(|s| {
-                Some(WarmState {
-                    snapshot: b64.decode(s.snapshot).ok()?,
-                    user: s.user,
-                    version: s.version,
-                })
+            .filter_map(|w| {
+                let mut state = w.state;
+                state.snapshot = b64.decode(w.snapshot).ok()?;
+                Some(state)
             })
             .collect()
     }

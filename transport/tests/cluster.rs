@@ -118,18 +118,20 @@ async fn handoff_needs_the_secret_and_a_valid_body_and_serves_warm_state() {
     let node = TestServer::clustered(forwarding("n")).await;
     // A user's state as its previous owner held it: one item at version 1.
     let mut doc = UserDoc::new();
-    doc.replay(&LoggedOp {
+    let op = LoggedOp {
         device: "tv".into(),
         seq: 1,
         version: 1,
         at_ms: 0,
         op: add("show:9"),
-    })
-    .expect("replay");
+    };
+    doc.replay(&op).expect("replay");
     let states = vec![baton_actors::WarmState {
         user: "warm".into(),
         version: 1,
         snapshot: doc.to_snapshot_bytes().expect("snapshot"),
+        window: vec![op],
+        window_base: Default::default(),
     }];
     let body =
         serde_json::to_string(&baton_cluster::handoff::Batch::new("old", states)).expect("json");
@@ -152,6 +154,10 @@ async fn handoff_needs_the_secret_and_a_valid_body_and_serves_warm_state() {
     assert_eq!(status, 200);
     assert_eq!(view["version"], 1);
     assert_eq!(view["items"][0]["content"], "show:9");
+    // The delta tail came along: a device with nothing resumes with deltas.
+    let phone = node.device("warm", "phone", "mobile").await;
+    assert_eq!(phone.welcome["resume"], "deltas", "{}", phone.welcome);
+    assert_eq!(phone.watchlist(), vec!["show:9"]);
 }
 
 #[tokio::test]

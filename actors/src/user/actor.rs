@@ -281,6 +281,7 @@ impl UserActor {
         }
         if let Some(reply) = state.release.take() {
             self.save_snapshot_now(state).await;
+            let (window_base, window) = state.window.export();
             let warm =
                 state
                     .doc
@@ -290,6 +291,8 @@ impl UserActor {
                         user: state.user.clone(),
                         version: state.doc.version(),
                         snapshot,
+                        window,
+                        window_base,
                     });
             let _ = reply.send(warm);
             metrics::counter!("baton_user_releases_total").increment(1);

@@ -50,6 +50,11 @@ impl CatchUpWindow {
         )
     }
 
+    /// The ops held and the version vector before the first of them.
+    pub(crate) fn export(&self) -> (baton_crdt::VersionVector, Vec<LoggedOp>) {
+        (self.base_vv.clone(), self.ops.iter().cloned().collect())
+    }
+
     /// Number of ops held.
     pub(crate) fn len(&self) -> usize {
         self.ops.len()
@@ -140,7 +145,10 @@ pub(crate) async fn load_warm(
             user: user.to_owned(),
             detail: format!("warm snapshot: {e}"),
         })?;
-    let mut window = CatchUpWindow::new(doc.vv().clone(), retention as usize);
+    let mut window = CatchUpWindow::new(warm.window_base.clone(), retention as usize);
+    for op in &warm.window {
+        window.push(op.clone());
+    }
     let tail = store.log_since(user, warm.version, usize::MAX).await?;
     for entry in &tail {
         if entry.version != doc.version() + 1 {
