@@ -364,14 +364,19 @@ fn pod_spec_matches_the_cluster_contract() {
     );
     assert_eq!(
         value("BATON_DATABASE_URL")["valueFrom"]["secretKeyRef"]["name"],
-        "baton-database"
+        "baton-secrets"
     );
     let secret = only(
         &documents("secret.example.yaml"),
         "Secret",
-        "baton-database",
+        "baton-secrets",
     );
     assert!(secret["stringData"]["database-url"].is_string());
+    assert!(secret["stringData"]["cluster-secret"].is_string());
+    assert_eq!(
+        value("BATON_CLUSTER__SECRET")["valueFrom"]["secretKeyRef"]["key"],
+        "cluster-secret"
+    );
 
     let security = &c["securityContext"];
     assert_eq!(security["readOnlyRootFilesystem"], true);
