@@ -221,3 +221,25 @@ async fn start_redis(dir: &Path) -> anyhow::Result<(Child, String)> {
     }
     Err(anyhow!("redis-server did not listen on {addr} within 5 s"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{node_id, owner_of};
+
+    #[test]
+    fn owner_of_spreads_users_and_ignores_member_order() {
+        let ids: Vec<String> = (0..3).map(node_id).collect();
+        let mut rev = ids.clone();
+        rev.reverse();
+        let mut per = [0usize; 3];
+        for u in 0..3000 {
+            let user = format!("u{u}");
+            let o = owner_of(&user, &ids).unwrap_or_default();
+            assert_eq!(Some(o.clone()), owner_of(&user, &rev));
+            let i = ids.iter().position(|id| *id == o).unwrap_or(0);
+            per[i] += 1;
+        }
+        assert!(per.iter().all(|&n| n > 800), "{per:?}");
+        assert_eq!(owner_of("u", &[]), None);
+    }
+}
