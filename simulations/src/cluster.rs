@@ -48,6 +48,8 @@ pub struct SpawnedCluster {
     pub nodes: Vec<Arc<Target>>,
     /// What was started, for the report.
     pub description: serde_json::Value,
+    /// Pids of the Postgres postmaster and Redis started here.
+    pub infra_pids: Vec<u32>,
     _pg: Option<PgHarness>,
     redis: Option<Child>,
 }
@@ -136,9 +138,18 @@ impl SpawnedCluster {
             "redis": if redis.is_some() { "redis-server --save \"\" --appendonly no, started by the harness" } else { "given by --redis-url" },
             "gossip": "chitchat, interval 100 ms, phi threshold 8 (defaults)",
         });
+        let pg_pid = pg.as_ref().and_then(|_| {
+            let port = database_url.rsplit_once(':')?.1.split('/').next()?.parse().ok()?;
+            crate::procstat::postgres_on_port(port)
+        });
+        let infra_pids = pg_pid
+            .into_iter()
+            .chain(redis.as_ref().and_then(Child::id))
+            .collect();
         Ok(SpawnedCluster {
             nodes,
             description,
+            infra_pids,
             _pg: pg,
             redis,
         })

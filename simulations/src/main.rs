@@ -112,6 +112,7 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("baton-sim-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let mut cluster = None;
+    let mut infra = Vec::new();
     let baton: Vec<Arc<Target>> = match (&a.spawn, a.spawn_cluster) {
         (Some(bin), Some(n)) => {
             let spec = ClusterSpec {
@@ -124,6 +125,7 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
             let c = SpawnedCluster::start(&spec, &dir).await?;
             eprintln!("baton-sim: cluster of {n}: {}", c.description);
             let nodes = c.nodes.clone();
+            infra.clone_from(&c.infra_pids);
             cluster = Some(c);
             nodes
         }
@@ -156,7 +158,7 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let rep = simulate(&baton, relay.clone(), a.scenario, &a.params, a.quiet).await;
+    let rep = simulate(&baton, &infra, relay.clone(), a.scenario, &a.params, a.quiet).await;
     // Stop what was spawned even when the run failed.
     let stop = async {
         for t in baton.iter().chain(relay.iter()) {

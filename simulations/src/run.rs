@@ -147,9 +147,11 @@ fn rss_of(pids: &[u32]) -> Vec<u64> {
 }
 
 /// Run `scenario` against `targets` (one node, or the nodes of a cluster:
-/// device `n` first connects to target `n % targets.len()`).
+/// device `n` first connects to target `n % targets.len()`). `infra`: pids
+/// of services (Postgres, Redis) whose CPU is sampled too.
 pub async fn run(
     targets: &[Arc<Target>],
+    infra: &[u32],
     scenario: Scenario,
     r: &Resolved,
     p: &Params,
@@ -166,7 +168,7 @@ pub async fn run(
     let server_before: u64 = rss_of(&pids).iter().sum();
     let client_before = procstat::sample("self").map_or(0, |s| s.rss_kib);
     let rec = Arc::new(Recorder::default());
-    let tl = Timeline::start(rec.clone(), pids.clone(), quiet);
+    let tl = Timeline::start(rec.clone(), pids.clone(), infra.to_vec(), quiet);
     let env = DeviceEnv {
         targets: targets
             .iter()

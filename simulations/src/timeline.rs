@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::metrics::{Lat, Recorder};
-use crate::procstat::CpuMeter;
+use crate::procstat::{CpuMeter, TreeMeter};
 
 /// One second of the run.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -39,6 +39,11 @@ pub struct Point {
     pub nodes: Vec<(u64, f64)>,
     /// Harness RSS (KiB).
     pub client_rss_kib: u64,
+    /// Harness CPU (% of one core).
+    pub client_cpu: f64,
+    /// Services the harness started for a cluster (Postgres with its backends,
+    /// Redis): CPU (% of one core).
+    pub infra_cpu: f64,
 }
 
 /// The sampler task and its points.
@@ -56,7 +61,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Timeline {
     /// Start sampling `rec` (and the server processes `pids`, if known).
-    pub fn start(rec: Arc<Recorder>, pids: Vec<u32>, quiet: bool) -> Timeline {
+    /// `infra`: roots of process trees to sample as `infra_cpu`.
+    pub fn start(rec: Arc<Recorder>, pids: Vec<u32>, infra: Vec<u32>, quiet: bool) -> Timeline {
         let points: Arc<Mutex<Vec<Point>>> = Arc::default();
         let phase: Arc<Mutex<String>> = Arc::new(Mutex::new("start".into()));
         let (p2, ph2) = (points.clone(), phase.clone());
@@ -65,6 +71,7 @@ impl Timeline {
             let mut servers: Vec<CpuMeter> =
                 pids.iter().map(|p| CpuMeter::new(p.to_string())).collect();
             let mut client = CpuMeter::new("self");
+            let mut infra = TreeMeter::new(infra);
             let (mut acks, mut deltas) = (0u64, 0u64);
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.tick().await;
@@ -82,7 +89,8 @@ impl Timeline {
                     .collect();
                 let srss = per.iter().map(|x| x.0).sum();
                 let scpu = per.iter().map(|x| x.1).sum();
-                let (crss, _) = client.read().unwrap_or((0, 0.0));
+                let (crss, ccpu) = client.read().unwrap_or((0, 0.0));
+                let (_, icpu) = infra.read().unwrap_or((0, 0.0));
                 let p = Point {
                     t: t0.elapsed().as_secs_f64(),
                     phase: lock(&ph2).clone(),
@@ -97,6 +105,8 @@ impl Timeline {
                     server_cpu: scpu,
                     nodes: if per.len() > 1 { per } else { Vec::new() },
                     client_rss_kib: crss,
+                    client_cpu: ccpu,
+                    infra_cpu: icpu,
                 };
                 (acks, deltas) = (a, d);
                 if !quiet {
