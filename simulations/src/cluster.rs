@@ -139,7 +139,13 @@ impl SpawnedCluster {
             "gossip": "chitchat, interval 100 ms, phi threshold 8 (defaults)",
         });
         let pg_pid = pg.as_ref().and_then(|_| {
-            let port = database_url.rsplit_once(':')?.1.split('/').next()?.parse().ok()?;
+            let port = database_url
+                .rsplit_once(':')?
+                .1
+                .split('/')
+                .next()?
+                .parse()
+                .ok()?;
             crate::procstat::postgres_on_port(port)
         });
         let infra_pids = pg_pid

@@ -158,7 +158,15 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let rep = simulate(&baton, &infra, relay.clone(), a.scenario, &a.params, a.quiet).await;
+    let rep = simulate(
+        &baton,
+        &infra,
+        relay.clone(),
+        a.scenario,
+        &a.params,
+        a.quiet,
+    )
+    .await;
     // Stop what was spawned even when the run failed.
     let stop = async {
         for t in baton.iter().chain(relay.iter()) {

@@ -11,6 +11,8 @@
 //! each has work pending and the figure is not inflated by the wait for its
 //! next random op. Windows: `before` (load start .. kill), `during` (kill ..
 //! every affected user had an ack, or the end of the load), `after` (the rest).
+//! Failure detection is timed separately: every survivor's `/metrics` is
+//! polled every 25 ms until its `baton_cluster_members` gauge drops.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -49,6 +51,9 @@ pub struct Failover {
     pub failover_max_ms: Option<f64>,
     /// Seconds from the kill until every affected user had an ack (None: not all did).
     pub all_recovered_s: Option<f64>,
+    /// Per surviving node: seconds from the kill until its `baton_cluster_members`
+    /// gauge showed one member fewer (None: not within 20 s).
+    pub detection_s: BTreeMap<String, Option<f64>>,
     /// Errors by code in each window.
     pub errors: BTreeMap<&'static str, BTreeMap<String, u64>>,
     /// Reconnects in each window.
@@ -200,9 +205,44 @@ pub async fn run(
         tl.set_phase("after");
         (before, at_kill, during, recovered, all)
     };
-    let (_, (before, at_kill, during, recovered, all)) = tokio::join!(
+    let survivors: Vec<(String, std::net::SocketAddr)> = targets
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != kill)
+        .map(|(i, t)| (ids[i].clone(), t.addr))
+        .collect();
+    let detect = async {
+        let client = reqwest::Client::new();
+        let want = (targets.len() - 1) as f64;
+        // Wait for the kill, then time each survivor.
+        while rec.kill_at.get().is_none() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let kill_at = rec.kill_at.get().copied().unwrap_or_else(Instant::now);
+        let mut out = BTreeMap::new();
+        let mut pending = survivors.clone();
+        while !pending.is_empty() && kill_at.elapsed() < Duration::from_secs(20) {
+            let mut still = Vec::new();
+            for (id, addr) in pending {
+                match members_gauge(&client, addr).await {
+                    Some(m) if m <= want => {
+                        out.insert(id, Some(kill_at.elapsed().as_secs_f64()));
+                    }
+                    _ => still.push((id, addr)),
+                }
+            }
+            pending = still;
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        for (id, _) in pending {
+            out.insert(id, None);
+        }
+        out
+    };
+    let (_, (before, at_kill, during, recovered, all), detection_s) = tokio::join!(
         workload::run_ops(fleet, rec, r.rate, r.duration, mix),
-        control
+        control,
+        detect
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (after, end) = recovered.close(rec, "after", r.rate);
@@ -227,6 +267,7 @@ pub async fn run(
         failover_p99_ms: percentile(&times, 0.99),
         failover_max_ms: times.last().map(|d| d.as_secs_f64() * 1000.0),
         all_recovered_s: all,
+        detection_s,
         errors: windows
             .iter()
             .map(|(n, a, b)| (*n, b.errors_since(a)))
@@ -241,6 +282,23 @@ pub async fn run(
             .collect(),
     };
     Ok((vec![before, during, after], fo))
+}
+
+/// The `baton_cluster_members` gauge of the node at `addr`.
+async fn members_gauge(client: &reqwest::Client, addr: std::net::SocketAddr) -> Option<f64> {
+    let text = client
+        .get(format!("http://{addr}/metrics"))
+        .timeout(Duration::from_secs(1))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find(|l| l.starts_with("baton_cluster_members"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
 }
 
 fn tracing_free_warn(msg: &str) {

@@ -145,7 +145,11 @@ pub fn postgres_on_port(port: u16) -> Option<u32> {
         };
         let args: Vec<&[u8]> = cmd.split(|b| *b == 0).collect();
         let is_pg = args.first().is_some_and(|a| a.ends_with(b"postgres"));
-        if is_pg && args.windows(2).any(|w| w[0] == b"-p" && w[1] == want.as_bytes()) {
+        if is_pg
+            && args
+                .windows(2)
+                .any(|w| w[0] == b"-p" && w[1] == want.as_bytes())
+        {
             return Some(pid);
         }
     }

@@ -154,8 +154,8 @@ failover p50 / p99 / max {} / {} / {} ms; all recovered in {}",
         );
         let _ = writeln!(
             out,
-            "node-kill: reconnects {:?}; moves to the next node {:?}; errors {:?}",
-            f.reconnects, f.target_moves, f.errors
+            "node-kill: failure detected by the survivors after {:?} s; reconnects {:?}; moves to the next node {:?}; errors {:?}",
+            f.detection_s, f.reconnects, f.target_moves, f.errors
         );
     }
     let _ = writeln!(

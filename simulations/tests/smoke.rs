@@ -89,9 +89,16 @@ async fn steady_run_converges_without_errors() {
     let relay_task = tokio::spawn(baton_simulations::relay::serve(relay_listener));
     let relay = Arc::new(Target::relay_at(relay_addr, None, None));
 
-    let rep = baton_simulations::simulate(&[baton], &[], Some(relay), Scenario::Steady, &params(), true)
-        .await
-        .expect("simulation runs");
+    let rep = baton_simulations::simulate(
+        &[baton],
+        &[],
+        Some(relay),
+        Scenario::Steady,
+        &params(),
+        true,
+    )
+    .await
+    .expect("simulation runs");
     let table = baton_simulations::report::table(&rep);
     let b = &rep.baton;
     let conv = b.convergence.as_ref().expect("convergence checked");
