@@ -4,7 +4,8 @@
 //! `redis-server` started here, or `--redis-url`) and one signing key
 //! generated for the run (the nodes trust its public half, the harness mints
 //! with the private half). Node `i` is `node-i`, HTTP and gossip on free
-//! loopback ports; every node is given every gossip address as a seed.
+//! loopback ports; every node is given every gossip address as a seed. The
+//! run starts once every node's `baton_cluster_members` gauge shows N.
 //!
 //! The harness knows each node's pid (RSS and CPU summed and per node) and
 //! can SIGKILL one ([`crate::target::Target::kill`]). Placement is computed
@@ -130,8 +131,7 @@ impl SpawnedCluster {
                 })?;
             nodes.push(Arc::new(t));
         }
-        // Gossip every 100 ms: a few rounds make every node see every other.
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        wait_for_members(&nodes).await?;
         let description = serde_json::json!({
             "nodes": spec.nodes,
             "postgres": if pg.is_some() { "throwaway server (baton_store::pg_harness), fsync=on" } else { "given by --database-url" },
@@ -189,6 +189,31 @@ pub fn owner_of(user: &str, ids: &[String]) -> Option<String> {
         })
         .collect();
     baton_cluster::placement::owner(user, members.iter()).map(|m| m.id.to_string())
+}
+
+/// Wait (at most 30 s) until every node sees all of them as members.
+async fn wait_for_members(nodes: &[Arc<Target>]) -> anyhow::Result<()> {
+    if nodes.len() < 2 {
+        return Ok(());
+    }
+    let client = reqwest::Client::new();
+    let want = nodes.len() as f64;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut seen = Vec::new();
+        for n in nodes {
+            seen.push(crate::nodekill::members_gauge(&client, n.addr).await);
+        }
+        if seen.iter().all(|m| *m == Some(want)) {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(anyhow!(
+                "the cluster did not form within 30 s (members seen per node: {seen:?})"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn free_tcp() -> anyhow::Result<SocketAddr> {

@@ -175,7 +175,7 @@ pub async fn run(
         let kill_at = Instant::now();
         let _ = rec.kill_at.set(kill_at);
         if !victim.kill() {
-            tracing_free_warn("the node to kill was not spawned by the harness");
+            eprintln!("baton-sim: warning: the node to kill was not spawned by the harness");
         }
         tl.set_phase("during");
         {
@@ -284,8 +284,8 @@ pub async fn run(
     Ok((vec![before, during, after], fo))
 }
 
-/// The `baton_cluster_members` gauge of the node at `addr`.
-async fn members_gauge(client: &reqwest::Client, addr: std::net::SocketAddr) -> Option<f64> {
+/// The `baton_cluster_members` gauge of the node at `addr` (`/metrics`).
+pub async fn members_gauge(client: &reqwest::Client, addr: std::net::SocketAddr) -> Option<f64> {
     let text = client
         .get(format!("http://{addr}/metrics"))
         .timeout(Duration::from_secs(1))
@@ -299,8 +299,4 @@ async fn members_gauge(client: &reqwest::Client, addr: std::net::SocketAddr) -> 
         .find(|l| l.starts_with("baton_cluster_members"))
         .and_then(|l| l.split_whitespace().last())
         .and_then(|v| v.parse().ok())
-}
-
-fn tracing_free_warn(msg: &str) {
-    eprintln!("baton-sim: warning: {msg}");
 }
