@@ -1,7 +1,9 @@
 //! A virtual device: one task per device that connects over a real
 //! WebSocket with its own JWT, speaks protocol v1, keeps a replica
 //! (`baton_crdt::UserDoc`) and reconnects with exponential backoff and full
-//! jitter. The workload drives it with [`Cmd`]s; it never blocks the
+//! jitter. Against a cluster it starts on target `n % targets` (so a user's
+//! devices land on different nodes) and moves on to the next target after a
+//! failed connect or a lost socket. The workload drives it with [`Cmd`]s; it never blocks the
 //! workload (commands queue in a bounded channel and ops wait in an outbox
 //! while the device is offline or at its in-flight limit).
 //!
@@ -44,13 +46,20 @@ pub enum Cmd {
     Stop,
 }
 
+/// One place a device can connect to.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// `ws://host:port/v1/sync` (or the relay URL).
+    pub url: String,
+    /// Its socket address.
+    pub addr: SocketAddr,
+}
+
 /// What all devices share: where to connect and where to record.
 #[derive(Debug, Clone)]
 pub struct DeviceEnv {
-    /// `ws://host:port/v1/sync` (or the relay URL).
-    pub url: String,
-    /// The target's socket address.
-    pub target: SocketAddr,
+    /// The targets (one node, or every node of a cluster), tried round-robin.
+    pub targets: Arc<[Endpoint]>,
     /// How many 127.0.0.x source addresses to spread over.
     pub spread: usize,
     /// Measurements.
@@ -70,6 +79,10 @@ pub struct Device {
     idx: usize,
     n: usize,
     token: String,
+    /// Index of the target in use.
+    at: usize,
+    /// When the current session reached `synced`.
+    synced_at: Option<Instant>,
     doc: UserDoc,
     q: ops::Window,
     lease: baton_actors::protocol::LeaseView,
@@ -97,14 +110,18 @@ enum End {
 }
 
 impl Device {
-    /// Device `idx` of `user`; `n` is its global number (source address choice).
+    /// Device `idx` of `user`; `n` is its global number (source address and
+    /// first target).
     pub fn new(env: DeviceEnv, user: Arc<UserShared>, idx: usize, n: usize, token: String) -> Self {
+        let at = n % env.targets.len().max(1);
         Device {
             env,
             user,
             idx,
             n,
             token,
+            at,
+            synced_at: None,
             doc: UserDoc::new(),
             q: ops::Window::default(),
             lease: baton_actors::protocol::LeaseView {
@@ -124,16 +141,24 @@ impl Device {
         &self.user.devices[self.idx].id
     }
 
+    fn endpoint(&self) -> &Endpoint {
+        &self.env.targets[self.at % self.env.targets.len()]
+    }
+
     fn url(&self) -> String {
+        let url = &self.endpoint().url;
         if self.env.relay {
-            format!(
-                "{}?user={}&device={}",
-                self.env.url,
-                self.user.name,
-                self.id()
-            )
+            format!("{url}?user={}&device={}", self.user.name, self.id())
         } else {
-            self.env.url.clone()
+            url.clone()
+        }
+    }
+
+    /// Use the next target for the next connection (no-op with one target).
+    fn next_target(&mut self) {
+        if self.env.targets.len() > 1 {
+            self.at = (self.at + 1) % self.env.targets.len();
+            Recorder::inc(&self.env.rec.counters.target_moves);
         }
     }
 
@@ -147,16 +172,11 @@ impl Device {
             if !self.idle_until(wait_until, &mut rx).await {
                 return;
             }
-            let source = net::source_addr(self.n, self.env.spread, &self.env.target);
+            let target = self.endpoint().addr;
+            let source = net::source_addr(self.n, self.env.spread, &target);
             let url = self.url();
-            let res = net::connect(
-                &url,
-                self.env.target,
-                source,
-                &self.token,
-                Duration::from_secs(30),
-            )
-            .await;
+            let res =
+                net::connect(&url, target, source, &self.token, Duration::from_secs(30)).await;
             let ws = match res {
                 Ok(ws) => ws,
                 Err(e) => {
@@ -167,6 +187,7 @@ impl Device {
                         _ => Duration::ZERO,
                     };
                     wait_until = Instant::now() + backoff(attempt).max(hint);
+                    self.next_target();
                     continue;
                 }
             };
@@ -174,10 +195,18 @@ impl Device {
                 Recorder::inc(&self.env.rec.counters.reconnects);
             }
             let end = self.session(ws, &mut rx, intended, first).await;
+            self.synced_at = None;
             first = false;
             let now = Instant::now();
             match end {
                 End::Stop => return,
+                // 4009: the user moved to another node; this one still
+                // forwards, so reconnect to it now (PROTOCOL.md close codes).
+                End::Lost(Some(4009)) => {
+                    self.env.rec.error("close_4009");
+                    attempt = 0;
+                    wait_until = now + jitter(Duration::from_millis(100));
+                }
                 End::Lost(code) => {
                     self.env.rec.error(&format!(
                         "close_{}",
@@ -185,6 +214,7 @@ impl Device {
                     ));
                     attempt = if self.started { 1 } else { attempt + 1 };
                     wait_until = now + backoff(attempt);
+                    self.next_target();
                 }
                 End::Resync(after) => {
                     attempt = 0;

@@ -20,11 +20,13 @@
 
 pub mod charts;
 pub mod clock;
+pub mod cluster;
 pub mod convergence;
 pub mod device;
 pub mod fleet;
 pub mod metrics;
 pub mod net;
+pub mod nodekill;
 pub mod procstat;
 pub mod relay;
 pub mod report;
@@ -37,20 +39,23 @@ pub mod workload;
 
 use std::sync::Arc;
 
-/// Run `scenario` against Baton (and, when the preset asks, the relay from
-/// `relay`), and assemble the report.
+/// Run `scenario` against Baton — one node or the nodes of a cluster, devices
+/// spread over them — (and, when the preset asks, the relay from `relay`),
+/// and assemble the report.
+/// `infra`: pids of the services the nodes use (sampled for CPU).
 pub async fn simulate(
-    baton: Arc<target::Target>,
+    baton: &[Arc<target::Target>],
+    infra: &[u32],
     relay: Option<Arc<target::Target>>,
     scenario: scenario::Scenario,
     params: &scenario::Params,
     quiet: bool,
 ) -> anyhow::Result<report::Report> {
     let resolved = scenario.resolve(params);
-    let b = run::run(&baton, scenario, &resolved, params, quiet).await?;
+    let b = run::run(baton, infra, scenario, &resolved, params, quiet).await?;
     let r = match relay {
         Some(relay) if resolved.baseline => {
-            Some(run::run(&relay, scenario, &resolved, params, quiet).await?)
+            Some(run::run(&[relay], &[], scenario, &resolved, params, quiet).await?)
         }
         _ => None,
     };

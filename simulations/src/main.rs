@@ -1,5 +1,6 @@
 //! `baton-sim`: run a named load scenario against a Baton node (spawned with
-//! `--spawn`, or already running at `--url`) and the bare relay baseline;
+//! `--spawn`, or already running at `--url`), a cluster (`--spawn` with
+//! `--spawn-cluster N`, or `--url` repeated) and the bare relay baseline;
 //! print a table, write JSON and SVG charts. `baton-sim relay` runs the relay.
 
 use std::net::SocketAddr;
@@ -7,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
+use baton_simulations::cluster::{ClusterSpec, SpawnedCluster};
 use baton_simulations::scenario::{Params, Scenario};
 use baton_simulations::target::Target;
 use baton_simulations::{charts, net, relay, report, simulate};
@@ -19,6 +21,7 @@ const SCENARIOS: &str = "Scenarios (baton-sim run <SCENARIO> --spawn target/rele
   reconnect-storm  all devices drop at once under load and come back with backoff + jitter
   handoff-burst    every user's playing device hands playback to another device at once
   offline-churn    under load, devices go offline, edit locally, and come back
+  node-kill        a cluster (--spawn-cluster 3) under load; one node is SIGKILLed: failover time
 Every run ends with a convergence check (replicas vs REST, acknowledged ops present).";
 
 /// Load-simulation harness for Baton.
@@ -49,10 +52,19 @@ struct RunArgs {
     /// Spawn this `baton` binary on a fresh SQLite data dir (knows its pid: memory and CPU are measured).
     #[arg(long, conflicts_with = "url")]
     spawn: Option<String>,
-    /// A node already running (host:port); needs --key.
+    /// With --spawn: start N nodes as one cluster (shared Postgres, Redis and key).
+    #[arg(long, requires = "spawn")]
+    spawn_cluster: Option<usize>,
+    /// --spawn-cluster: use this Postgres instead of a throwaway server.
+    #[arg(long, requires = "spawn_cluster")]
+    database_url: Option<String>,
+    /// --spawn-cluster: use this Redis instead of starting redis-server.
+    #[arg(long, requires = "spawn_cluster")]
+    redis_url: Option<String>,
+    /// A node already running (host:port); repeat for every node of a cluster; needs --key.
     #[arg(long, requires = "key")]
-    url: Option<SocketAddr>,
-    /// The node's signing key (PEM) for --url (e.g. ./data/dev-signing-key.pem).
+    url: Vec<SocketAddr>,
+    /// The nodes' signing key (PEM) for --url (e.g. ./data/dev-signing-key.pem).
     #[arg(long)]
     key: Option<PathBuf>,
     /// Extra environment for the spawned node, KEY=VALUE (e.g. BATON_DATABASE_URL=postgres://...).
@@ -99,28 +111,81 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
     eprintln!("baton-sim: RLIMIT_NOFILE soft limit {nofile}");
     let dir = std::env::temp_dir().join(format!("baton-sim-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let baton = if let Some(bin) = &a.spawn {
-        Target::spawn_baton(bin, &dir, &a.server_env).await?
-    } else if let (Some(addr), Some(key)) = (a.url, &a.key) {
-        let pem =
-            std::fs::read_to_string(key).with_context(|| format!("reading {}", key.display()))?;
-        let minter = baton_transport::auth::Minter::from_private_pem(&pem, "baton-dev", "baton")?;
-        Target::external(
-            addr,
-            minter,
-            serde_json::json!({"kind": "baton", "url": addr.to_string(),
-            "config": "external node: not known to the harness (start it with BATON_LIMITS__RATE_LIMIT_EVENTS=1000000)"}),
-        )
-    } else {
-        bail!("give --spawn <path to baton> or --url <host:port> --key <pem>");
+    let mut cluster = None;
+    let mut infra = Vec::new();
+    let baton: Vec<Arc<Target>> = match (&a.spawn, a.spawn_cluster) {
+        (Some(bin), Some(n)) => {
+            let spec = ClusterSpec {
+                bin: bin.clone(),
+                nodes: n,
+                database_url: a.database_url.clone(),
+                redis_url: a.redis_url.clone(),
+                env: a.server_env.clone(),
+            };
+            let c = SpawnedCluster::start(&spec, &dir).await?;
+            eprintln!("baton-sim: cluster of {n}: {}", c.description);
+            let nodes = c.nodes.clone();
+            infra.clone_from(&c.infra_pids);
+            cluster = Some(c);
+            nodes
+        }
+        (Some(bin), None) => vec![Arc::new(
+            Target::spawn_baton(bin, &dir, &a.server_env).await?,
+        )],
+        (None, _) if !a.url.is_empty() => {
+            let key = a.key.as_ref().context("--url needs --key")?;
+            let pem = std::fs::read_to_string(key)
+                .with_context(|| format!("reading {}", key.display()))?;
+            let mut nodes = Vec::new();
+            for addr in &a.url {
+                let minter =
+                    baton_transport::auth::Minter::from_private_pem(&pem, "baton-dev", "baton")?;
+                nodes.push(Arc::new(Target::external(
+                    *addr,
+                    minter,
+                    serde_json::json!({"kind": "baton", "url": addr.to_string(),
+                    "config": "external node: not known to the harness (start it with BATON_LIMITS__RATE_LIMIT_EVENTS=1000000)"}),
+                )));
+            }
+            nodes
+        }
+        _ => bail!(
+            "give --spawn <path to baton> [--spawn-cluster N] or --url <host:port>... --key <pem>"
+        ),
     };
-    let baton = Arc::new(baton);
     let relay = if a.scenario.resolve(&a.params).baseline {
         Some(Arc::new(Target::spawn_relay().await?))
     } else {
         None
     };
-    let rep = simulate(baton.clone(), relay.clone(), a.scenario, &a.params, a.quiet).await?;
+    let rep = simulate(
+        &baton,
+        &infra,
+        relay.clone(),
+        a.scenario,
+        &a.params,
+        a.quiet,
+    )
+    .await;
+    // Stop what was spawned even when the run failed.
+    let stop = async {
+        for t in baton.iter().chain(relay.iter()) {
+            t.stop().await;
+        }
+        if let Some(c) = cluster {
+            c.stop().await;
+        }
+    };
+    let rep = match rep {
+        Ok(rep) => {
+            stop.await;
+            rep
+        }
+        Err(e) => {
+            stop.await;
+            return Err(e);
+        }
+    };
     println!("{}", report::table(&rep));
     if let Some(parent) = a.out.parent() {
         std::fs::create_dir_all(parent)?;
@@ -135,11 +200,6 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
     }
     for f in files {
         println!("wrote {}", f.display());
-    }
-    for t in [Some(baton), relay].into_iter().flatten() {
-        if let Ok(t) = Arc::try_unwrap(t) {
-            t.stop().await;
-        }
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
@@ -58,6 +58,8 @@ pub struct Counters {
     pub connects: AtomicU64,
     /// Reconnections after a lost session.
     pub reconnects: AtomicU64,
+    /// Times a device moved on to the next target (cluster) after a failure.
+    pub target_moves: AtomicU64,
     /// Handoffs sent.
     pub handoffs: AtomicU64,
     /// `handoff_result` with `delivered`.
@@ -106,6 +108,9 @@ pub struct Recorder {
     errors: Mutex<BTreeMap<String, u64>>,
     /// The counters.
     pub counters: Counters,
+    /// When a node was killed (node-kill): acks of sessions synced after it
+    /// count for the failover time of their user.
+    pub kill_at: OnceLock<Instant>,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -126,6 +131,7 @@ impl Default for Recorder {
             window: mk(),
             errors: Mutex::new(BTreeMap::new()),
             counters: Counters::default(),
+            kill_at: OnceLock::new(),
         }
     }
 }

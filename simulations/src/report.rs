@@ -66,7 +66,15 @@ fn ms(us: u64) -> String {
 }
 
 fn run_table(out: &mut String, name: &str, r: &RunResult) {
-    let _ = writeln!(out, "== {name}: {}", r.target);
+    if r.nodes > 1 {
+        let _ = writeln!(
+            out,
+            "== {name}: cluster of {} nodes (devices spread round-robin); node RSS idle {:?} KiB",
+            r.nodes, r.node_rss_idle_kib
+        );
+    } else {
+        let _ = writeln!(out, "== {name}: {}", r.target);
+    }
     let _ = writeln!(
         out,
         "devices {}  connected {}  all connected in {}  connect p50/p99 {} / {} ms",
@@ -126,6 +134,29 @@ fn run_table(out: &mut String, name: &str, r: &RunResult) {
     }
     if let Some(b) = r.reconnect_all_back_s {
         let _ = writeln!(out, "reconnect storm: all back in {b:.1} s");
+    }
+    if let Some(f) = &r.failover {
+        let opt = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.0}"));
+        let _ = writeln!(
+            out,
+            "node-kill: killed {} after {:.1} s ({} devices connected to it); users it owned {}, recovered {}; \
+failover p50 / p99 / max {} / {} / {} ms; all recovered in {}",
+            f.killed,
+            f.kill_after_s,
+            f.devices_on_killed_node,
+            f.affected_users,
+            f.recovered_users,
+            opt(f.failover_p50_ms),
+            opt(f.failover_p99_ms),
+            opt(f.failover_max_ms),
+            f.all_recovered_s
+                .map_or("NOT ALL (by the end of the load)".into(), |s| format!("{s:.2} s"))
+        );
+        let _ = writeln!(
+            out,
+            "node-kill: failure detected by the survivors after {:?} s; reconnects {:?}; moves to the next node {:?}; errors {:?}",
+            f.detection_s, f.reconnects, f.target_moves, f.errors
+        );
     }
     let _ = writeln!(
         out,

@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 
 use crate::convergence::{self, Convergence};
-use crate::device::{Cmd, DeviceEnv, OpKind};
+use crate::device::{Cmd, DeviceEnv, Endpoint, OpKind};
 use crate::fleet::{self, Fleet};
 use crate::metrics::{Lat, Recorder, Summary};
+use crate::nodekill::{self, Failover};
 use crate::procstat;
 use crate::scenario::{Params, Resolved, Scenario};
 use crate::target::Target;
@@ -41,8 +42,10 @@ pub struct Phase {
 /// Figures of a whole run against one target.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RunResult {
-    /// The target and its configuration.
+    /// The target and its configuration (a cluster: `{"kind": "cluster", "nodes": [...]}`).
     pub target: serde_json::Value,
+    /// Nodes (targets) the devices were spread over.
+    pub nodes: usize,
     /// Devices in the fleet.
     pub devices: usize,
     /// Seconds from the first scheduled connect until all were synced (None: not all).
@@ -53,8 +56,10 @@ pub struct RunResult {
     pub connect_latency: Summary,
     /// Server RSS before any device connected (KiB).
     pub server_rss_before_kib: u64,
-    /// Server RSS with every device connected and idle (KiB).
+    /// Server RSS with every device connected and idle (KiB); summed over nodes.
     pub server_rss_idle_kib: u64,
+    /// The same per node (a cluster).
+    pub node_rss_idle_kib: Vec<u64>,
     /// (idle - before) / devices, in bytes.
     pub server_bytes_per_idle_device: Option<u64>,
     /// Harness memory per virtual device, in bytes.
@@ -65,6 +70,8 @@ pub struct RunResult {
     pub highest_rate_held: Option<f64>,
     /// Reconnect storm: seconds until every device was back.
     pub reconnect_all_back_s: Option<f64>,
+    /// node-kill: what the kill did.
+    pub failover: Option<Failover>,
     /// Devices that settled (online, nothing unacknowledged) at the end.
     pub settled: usize,
     /// Convergence (Baton only: the relay has no REST state).
@@ -77,7 +84,7 @@ pub struct RunResult {
     pub timeline: Vec<Point>,
 }
 
-fn phase_of(
+pub(crate) fn phase_of(
     rec: &Recorder,
     name: String,
     rate: f64,
@@ -102,7 +109,7 @@ fn phase_of(
 }
 
 /// Hold `rate` for `dur` and return the phase's figures.
-async fn load(
+pub(crate) async fn load(
     fleet: &Fleet,
     rec: &Recorder,
     tl: &Timeline,
@@ -132,29 +139,44 @@ async fn load(
     )
 }
 
-/// Run `scenario` against `target`.
+/// RSS (KiB) of each process in `pids` (0 when it is gone).
+fn rss_of(pids: &[u32]) -> Vec<u64> {
+    pids.iter()
+        .map(|p| procstat::sample(&p.to_string()).map_or(0, |s| s.rss_kib))
+        .collect()
+}
+
+/// Run `scenario` against `targets` (one node, or the nodes of a cluster:
+/// device `n` first connects to target `n % targets.len()`). `infra`: pids
+/// of services (Postgres, Redis) whose CPU is sampled too.
 pub async fn run(
-    target: &Arc<Target>,
+    targets: &[Arc<Target>],
+    infra: &[u32],
     scenario: Scenario,
     r: &Resolved,
     p: &Params,
     quiet: bool,
 ) -> anyhow::Result<RunResult> {
+    let target = targets
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("no target"))?;
     let users: Vec<Arc<UserShared>> = (0..r.users)
         .map(|i| Arc::new(UserShared::new(format!("u{i}"), r.devices_per_user)))
         .collect();
     let tokens = fleet::mint_tokens(target, &users).await?;
-    let pid = target.pid.map(|p| p.to_string());
-    let server_before = pid
-        .as_deref()
-        .and_then(procstat::sample)
-        .map_or(0, |s| s.rss_kib);
+    let pids: Vec<u32> = targets.iter().filter_map(|t| t.pid).collect();
+    let server_before: u64 = rss_of(&pids).iter().sum();
     let client_before = procstat::sample("self").map_or(0, |s| s.rss_kib);
     let rec = Arc::new(Recorder::default());
-    let tl = Timeline::start(rec.clone(), target.pid, quiet);
+    let tl = Timeline::start(rec.clone(), pids.clone(), infra.to_vec(), quiet);
     let env = DeviceEnv {
-        url: target.ws_url.clone(),
-        target: target.addr,
+        targets: targets
+            .iter()
+            .map(|t| Endpoint {
+                url: t.ws_url.clone(),
+                addr: t.addr,
+            })
+            .collect(),
         spread: p.spread,
         rec: rec.clone(),
         heartbeat: Duration::from_secs_f64(p.heartbeat.max(0.1)),
@@ -176,10 +198,8 @@ pub async fn run(
     let connect_latency = rec.summary(Lat::Connect);
     tl.set_phase("idle");
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let server_idle = pid
-        .as_deref()
-        .and_then(procstat::sample)
-        .map_or(0, |s| s.rss_kib);
+    let node_idle = rss_of(&pids);
+    let server_idle: u64 = node_idle.iter().sum();
     let client_idle = procstat::sample("self").map_or(0, |s| s.rss_kib);
     let per = |after: u64, before: u64| {
         (connected > 0 && after > 0).then(|| after.saturating_sub(before) * 1024 / connected)
@@ -188,6 +208,7 @@ pub async fn run(
     let mut phases = Vec::new();
     let mut highest = None;
     let mut back = None;
+    let mut failover = None;
     match scenario {
         Scenario::Steady => {
             load(
@@ -281,6 +302,14 @@ pub async fn run(
             );
             phases.push(ph);
         }
+        Scenario::NodeKill => {
+            let kill = p.kill_node.unwrap_or(targets.len()).max(1) - 1;
+            let after =
+                Duration::from_secs_f64(p.kill_after.unwrap_or(r.duration.as_secs_f64() / 3.0));
+            let (ph, fo) = nodekill::run(targets, kill, after, &fleet, &rec, &tl, r, mix).await?;
+            phases.extend(ph);
+            failover = Some(fo);
+        }
         Scenario::OfflineChurn => {
             let churn = async {
                 let end = Instant::now() + r.duration;
@@ -307,9 +336,11 @@ pub async fn run(
     tl.set_phase("settle");
     let settled = fleet.settle(Duration::from_secs(60)).await;
     tl.set_phase("check");
-    let convergence = if target.minter.is_some() {
-        let http = format!("http://{}", target.addr);
-        Some(convergence::check(&fleet, &http, &target.service_token()?).await)
+    // REST on any live node answers for any user.
+    let checker = targets.iter().find(|t| t.is_alive()).unwrap_or(target);
+    let convergence = if checker.minter.is_some() {
+        let http = format!("http://{}", checker.addr);
+        Some(convergence::check(&fleet, &http, &checker.service_token()?).await)
     } else {
         None
     };
@@ -320,6 +351,7 @@ pub async fn run(
         ("deltas", &c.deltas),
         ("connects", &c.connects),
         ("reconnects", &c.reconnects),
+        ("target_moves", &c.target_moves),
         ("handoffs", &c.handoffs),
         ("handoffs_delivered", &c.handoffs_delivered),
         ("playback_skipped", &c.playback_skipped),
@@ -333,19 +365,32 @@ pub async fn run(
     timeline.retain(|pt| pt.t > 0.0);
     let mut errors = rec.errors();
     errors.retain(|_, v| *v > 0);
+    let description = if targets.len() == 1 {
+        target.description.clone()
+    } else {
+        serde_json::json!({"kind": "cluster",
+            "nodes": targets.iter().map(|t| t.description.clone()).collect::<Vec<_>>()})
+    };
     Ok(RunResult {
-        target: target.description.clone(),
+        target: description,
+        nodes: targets.len(),
         devices: n,
         all_connected_s: all,
         connected,
         connect_latency,
         server_rss_before_kib: server_before,
         server_rss_idle_kib: server_idle,
+        node_rss_idle_kib: if node_idle.len() > 1 {
+            node_idle
+        } else {
+            Vec::new()
+        },
         server_bytes_per_idle_device: per(server_idle, server_before),
         client_bytes_per_device: per(client_idle, client_before),
         phases,
         highest_rate_held: highest,
         reconnect_all_back_s: back,
+        failover,
         settled,
         convergence,
         errors,

@@ -20,6 +20,9 @@ pub enum Scenario {
     HandoffBurst,
     /// Under load, devices keep going offline, editing locally, and coming back.
     OfflineChurn,
+    /// A cluster (`--spawn-cluster 3`) under steady load; one node is SIGKILLed
+    /// mid-run: failover time, errors and latency before / during / after.
+    NodeKill,
 }
 
 /// Parameters shared by every scenario (defaults are the preset's; set any to override).
@@ -64,6 +67,12 @@ pub struct Params {
     /// Skip the bare relay baseline.
     #[arg(long)]
     pub no_baseline: bool,
+    /// node-kill: the node to kill, 1-based (default: the last; REST checks use the first live one).
+    #[arg(long)]
+    pub kill_node: Option<usize>,
+    /// node-kill: seconds of load before the kill (default: a third of --duration).
+    #[arg(long)]
+    pub kill_after: Option<f64>,
 }
 
 /// Parameters after the preset's defaults are applied.
@@ -96,6 +105,7 @@ impl Scenario {
             Scenario::ReconnectStorm => (1000, 3, 500.0, 20.0, 5.0, false),
             Scenario::HandoffBurst => (1000, 3, 200.0, 10.0, 5.0, true),
             Scenario::OfflineChurn => (500, 3, 500.0, 30.0, 5.0, false),
+            Scenario::NodeKill => (1000, 3, 1000.0, 30.0, 5.0, false),
         };
         let rate = p.rate.unwrap_or(r);
         let steps = if p.steps.is_empty() {

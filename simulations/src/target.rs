@@ -1,9 +1,13 @@
 //! What the harness drives: a Baton node it spawns (`--spawn path/to/baton`,
 //! so it knows the pid for memory and CPU), a node already running
 //! (`--url`), or the bare relay baseline (spawned as `baton-sim relay`).
+//! A cluster is several targets (see [`crate::cluster`]); a spawned node can be
+//! killed mid-run ([`Target::kill`]).
 
 use std::net::SocketAddr;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::{anyhow, Context as _};
@@ -32,7 +36,24 @@ pub struct Target {
     pub description: serde_json::Value,
     /// `true` for the bare relay.
     pub relay: bool,
-    child: Option<Child>,
+    /// Cluster node id (`BATON_NODE_ID`), when known.
+    pub node_id: Option<String>,
+    alive: AtomicBool,
+    child: Mutex<Option<Child>>,
+}
+
+/// How to spawn one `baton serve`.
+#[derive(Debug, Clone, Default)]
+pub struct SpawnSpec {
+    /// `BATON_LISTEN` (default `127.0.0.1:0`).
+    pub listen: Option<SocketAddr>,
+    /// The private key (PEM) whose public half the node trusts
+    /// (`BATON_AUTH__PUBLIC_KEY_FILE` must be in `env`); default: the node's dev key.
+    pub private_pem: Option<String>,
+    /// Cluster node id, for the report and placement.
+    pub node_id: Option<String>,
+    /// Extra environment.
+    pub env: Vec<(String, String)>,
 }
 
 impl Target {
@@ -45,7 +66,9 @@ impl Target {
             pid: None,
             description,
             relay: false,
-            child: None,
+            node_id: None,
+            alive: AtomicBool::new(true),
+            child: Mutex::new(None),
         }
     }
 
@@ -55,9 +78,26 @@ impl Target {
         data_dir: &std::path::Path,
         extra: &[(String, String)],
     ) -> anyhow::Result<Target> {
+        let spec = SpawnSpec {
+            env: extra.to_vec(),
+            ..SpawnSpec::default()
+        };
+        Target::spawn_with(bin, data_dir, &spec).await
+    }
+
+    /// Spawn `baton serve` as `spec` says, on the data dir `data_dir`.
+    pub async fn spawn_with(
+        bin: &str,
+        data_dir: &std::path::Path,
+        spec: &SpawnSpec,
+    ) -> anyhow::Result<Target> {
+        std::fs::create_dir_all(data_dir)?;
+        let listen = spec
+            .listen
+            .map_or_else(|| "127.0.0.1:0".to_owned(), |a| a.to_string());
         let mut cmd = Command::new(bin);
         cmd.arg("serve")
-            .env("BATON_LISTEN", "127.0.0.1:0")
+            .env("BATON_LISTEN", listen)
             .env("BATON_DATA_DIR", data_dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::from(std::fs::File::create(
@@ -67,27 +107,32 @@ impl Target {
         for (k, v) in SPAWN_ENV {
             cmd.env(k, v);
         }
-        for (k, v) in extra {
+        for (k, v) in &spec.env {
             cmd.env(k, v);
         }
         let (child, addr) = start(cmd, "baton listening on http://").await?;
-        let pem = std::fs::read_to_string(data_dir.join("dev-signing-key.pem"))
-            .context("reading the node's development key")?;
+        let pem = match &spec.private_pem {
+            Some(pem) => pem.clone(),
+            None => std::fs::read_to_string(data_dir.join("dev-signing-key.pem"))
+                .context("reading the node's development key")?,
+        };
         let minter = Minter::from_private_pem(&pem, "baton-dev", "baton")?;
         let mut env: serde_json::Map<String, serde_json::Value> = SPAWN_ENV
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).into()))
             .collect();
-        for (k, v) in extra {
-            env.insert(k.clone(), v.clone().into());
+        for (k, v) in &spec.env {
+            // Secrets stay out of the report.
+            let v = if k.contains("SECRET") { "<set>" } else { v };
+            env.insert(k.clone(), v.into());
         }
-        let store = if extra.iter().any(|(k, _)| k == "BATON_DATABASE_URL") {
+        let store = if spec.env.iter().any(|(k, _)| k == "BATON_DATABASE_URL") {
             "postgres"
         } else {
             "sqlite (WAL, synchronous=FULL)"
         };
         let description = serde_json::json!({
-            "kind": "baton", "binary": bin, "store": store, "env": env,
+            "kind": "baton", "binary": bin, "store": store, "env": env, "node_id": spec.node_id,
             "defaults": "README.md configuration table for every key not in env \
                 (outbound-queue 256, max-inflight-ops 64, ws read buffer 1024, write buffer 4096, group-commit-max-batch 512, pool-size 8)",
         });
@@ -98,7 +143,9 @@ impl Target {
             pid: child.id(),
             description,
             relay: false,
-            child: Some(child),
+            node_id: spec.node_id.clone(),
+            alive: AtomicBool::new(true),
+            child: Mutex::new(Some(child)),
         })
     }
 
@@ -124,7 +171,9 @@ impl Target {
             description: serde_json::json!({"kind": "relay",
                 "what": "tokio-tungstenite broadcast per user: hello->welcome, op->ack+delta, handoff->playback_control; no auth check, actors, CRDT or store"}),
             relay: true,
-            child,
+            node_id: None,
+            alive: AtomicBool::new(true),
+            child: Mutex::new(child),
         }
     }
 
@@ -157,11 +206,36 @@ impl Target {
         )?)
     }
 
+    /// Whether the target has not been killed by [`Target::kill`].
+    pub fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::Relaxed)
+    }
+
+    /// SIGKILL a spawned process now (no graceful leave); `false` when the
+    /// harness did not spawn it.
+    pub fn kill(&self) -> bool {
+        let mut child = self
+            .child
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let killed = child.as_mut().is_some_and(|c| c.start_kill().is_ok());
+        if killed {
+            self.alive.store(false, Ordering::Relaxed);
+        }
+        killed
+    }
+
     /// Stop a spawned process (SIGKILL via tokio; the data dir is thrown away).
-    pub async fn stop(mut self) {
-        if let Some(mut c) = self.child.take() {
+    pub async fn stop(&self) {
+        let child = self
+            .child
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(mut c) = child {
             let _ = c.kill().await;
         }
+        self.alive.store(false, Ordering::Relaxed);
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::metrics::{Lat, Recorder};
-use crate::procstat::CpuMeter;
+use crate::procstat::{CpuMeter, TreeMeter};
 
 /// One second of the run.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -30,12 +30,20 @@ pub struct Point {
     pub deltas_per_s: f64,
     /// Devices online.
     pub online: u64,
-    /// Server RSS (KiB), when the pid is known.
+    /// Server RSS (KiB), when the pid is known; summed over a cluster's nodes.
     pub server_rss_kib: u64,
-    /// Server CPU (% of one core).
+    /// Server CPU (% of one core); summed over a cluster's nodes.
     pub server_cpu: f64,
+    /// Per node (a cluster): RSS (KiB) and CPU (% of one core); 0 once killed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<(u64, f64)>,
     /// Harness RSS (KiB).
     pub client_rss_kib: u64,
+    /// Harness CPU (% of one core).
+    pub client_cpu: f64,
+    /// Services the harness started for a cluster (Postgres with its backends,
+    /// Redis): CPU (% of one core).
+    pub infra_cpu: f64,
 }
 
 /// The sampler task and its points.
@@ -52,15 +60,18 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Timeline {
-    /// Start sampling `rec` (and the server `pid`, if known).
-    pub fn start(rec: Arc<Recorder>, pid: Option<u32>, quiet: bool) -> Timeline {
+    /// Start sampling `rec` (and the server processes `pids`, if known).
+    /// `infra`: roots of process trees to sample as `infra_cpu`.
+    pub fn start(rec: Arc<Recorder>, pids: Vec<u32>, infra: Vec<u32>, quiet: bool) -> Timeline {
         let points: Arc<Mutex<Vec<Point>>> = Arc::default();
         let phase: Arc<Mutex<String>> = Arc::new(Mutex::new("start".into()));
         let (p2, ph2) = (points.clone(), phase.clone());
         let task = tokio::spawn(async move {
             let t0 = Instant::now();
-            let mut server = pid.map(|p| CpuMeter::new(p.to_string()));
+            let mut servers: Vec<CpuMeter> =
+                pids.iter().map(|p| CpuMeter::new(p.to_string())).collect();
             let mut client = CpuMeter::new("self");
+            let mut infra = TreeMeter::new(infra);
             let (mut acks, mut deltas) = (0u64, 0u64);
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.tick().await;
@@ -72,8 +83,14 @@ impl Timeline {
                 );
                 let prop = rec.take_window(Lat::Propagation);
                 let ack = rec.take_window(Lat::Ack);
-                let (srss, scpu) = server.as_mut().and_then(CpuMeter::read).unwrap_or((0, 0.0));
-                let (crss, _) = client.read().unwrap_or((0, 0.0));
+                let per: Vec<(u64, f64)> = servers
+                    .iter_mut()
+                    .map(|m| m.read().unwrap_or((0, 0.0)))
+                    .collect();
+                let srss = per.iter().map(|x| x.0).sum();
+                let scpu = per.iter().map(|x| x.1).sum();
+                let (crss, ccpu) = client.read().unwrap_or((0, 0.0));
+                let (_, icpu) = infra.read().unwrap_or((0, 0.0));
                 let p = Point {
                     t: t0.elapsed().as_secs_f64(),
                     phase: lock(&ph2).clone(),
@@ -86,7 +103,10 @@ impl Timeline {
                     online: Recorder::get(&rec.counters.online),
                     server_rss_kib: srss,
                     server_cpu: scpu,
+                    nodes: if per.len() > 1 { per } else { Vec::new() },
                     client_rss_kib: crss,
+                    client_cpu: ccpu,
+                    infra_cpu: icpu,
                 };
                 (acks, deltas) = (a, d);
                 if !quiet {

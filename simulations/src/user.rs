@@ -35,6 +35,9 @@ pub struct UserShared {
     pub devices: Vec<DeviceSlot>,
     /// Device index the workload sends playback to (the believed lease holder).
     pub player: AtomicUsize,
+    /// node-kill: microseconds from the kill to this user's first ack on a
+    /// session synced after the kill, plus one (0 = none yet).
+    pub failover_us: AtomicU64,
     sent: Mutex<SentLog>,
     handoffs: Mutex<HashMap<String, Instant>>,
 }
@@ -62,6 +65,7 @@ impl UserShared {
                 })
                 .collect(),
             player: AtomicUsize::new(0),
+            failover_us: AtomicU64::new(0),
             sent: Mutex::new(SentLog::default()),
             handoffs: Mutex::new(HashMap::new()),
         }
@@ -112,6 +116,25 @@ impl UserShared {
     /// Note the device that now plays.
     pub fn set_player(&self, dev: usize) {
         self.player.store(dev, Ordering::Relaxed);
+    }
+
+    /// node-kill: note an ack at `now` on a session synced at `synced`, if
+    /// both are after the kill at `kill` and it is this user's first.
+    pub fn note_ack_after_kill(&self, kill: Instant, synced: Instant, now: Instant) {
+        if synced > kill {
+            let us = u64::try_from(now.duration_since(kill).as_micros()).unwrap_or(u64::MAX - 1);
+            let _ =
+                self.failover_us
+                    .compare_exchange(0, us + 1, Ordering::Relaxed, Ordering::Relaxed);
+        }
+    }
+
+    /// node-kill: the failover time of this user, if it had an ack after the kill.
+    pub fn failover(&self) -> Option<Duration> {
+        match self.failover_us.load(Ordering::Relaxed) {
+            0 => None,
+            us => Some(Duration::from_micros(us - 1)),
+        }
     }
 
     /// The device that plays.

@@ -30,6 +30,8 @@ fn params() -> Params {
         heartbeat: 1.0,
         spread: 4,
         no_baseline: false,
+        kill_node: None,
+        kill_after: None,
     }
 }
 
@@ -87,9 +89,16 @@ async fn steady_run_converges_without_errors() {
     let relay_task = tokio::spawn(baton_simulations::relay::serve(relay_listener));
     let relay = Arc::new(Target::relay_at(relay_addr, None, None));
 
-    let rep = baton_simulations::simulate(baton, Some(relay), Scenario::Steady, &params(), true)
-        .await
-        .expect("simulation runs");
+    let rep = baton_simulations::simulate(
+        &[baton],
+        &[],
+        Some(relay),
+        Scenario::Steady,
+        &params(),
+        true,
+    )
+    .await
+    .expect("simulation runs");
     let table = baton_simulations::report::table(&rep);
     let b = &rep.baton;
     let conv = b.convergence.as_ref().expect("convergence checked");

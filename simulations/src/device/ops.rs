@@ -175,6 +175,9 @@ impl Device {
     /// An `ack`: apply the op to the replica at the server's version.
     pub(super) fn acked(&mut self, seq: u64, version: u64) {
         Recorder::inc(&self.env.rec.counters.acks);
+        if let (Some(kill), Some(synced)) = (self.env.rec.kill_at.get(), self.synced_at) {
+            self.user.note_ack_after_kill(*kill, synced, Instant::now());
+        }
         let Some(p) = self.q.unacked.remove(&seq) else {
             return;
         };

@@ -175,6 +175,7 @@ impl Device {
             ServerFrame::Synced { .. } => {
                 cu.synced = true;
                 self.started = true;
+                self.synced_at = Some(Instant::now());
                 self.env.rec.counters.online.fetch_add(1, Ordering::Relaxed);
                 Recorder::inc(&self.env.rec.counters.connects);
                 self.record_connect(intended);
