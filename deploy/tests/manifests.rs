@@ -366,11 +366,7 @@ fn pod_spec_matches_the_cluster_contract() {
         value("BATON_DATABASE_URL")["valueFrom"]["secretKeyRef"]["name"],
         "baton-secrets"
     );
-    let secret = only(
-        &documents("secret.example.yaml"),
-        "Secret",
-        "baton-secrets",
-    );
+    let secret = only(&documents("secret.example.yaml"), "Secret", "baton-secrets");
     assert!(secret["stringData"]["database-url"].is_string());
     assert!(secret["stringData"]["cluster-secret"].is_string());
     assert_eq!(

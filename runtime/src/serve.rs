@@ -119,8 +119,8 @@ fn cluster_config(cfg: &Config) -> anyhow::Result<Option<baton_cluster::ClusterC
     }
     let api_advertise = match &c.api_advertise {
         Some(api) => api.clone(),
-        None if cfg.listen.ip().is_unspecified() => anyhow::bail!(
-            "cluster.api-advertise is required when listen is a wildcard address ({})",
+        None if cfg.listen.ip().is_unspecified() || cfg.listen.port() == 0 => anyhow::bail!(
+            "cluster.api-advertise is required when listen is a wildcard address or port 0 ({})",
             cfg.listen
         ),
         None => cfg.listen.to_string(),
