@@ -151,6 +151,17 @@ impl Hub {
             .route(user)
     }
 
+    /// Report that `node` could not be reached from here (see
+    /// [`Placement::unreachable`]).
+    pub fn report_unreachable(&self, node: &crate::placement::RemoteNode) {
+        metrics::counter!("baton_cluster_unreachable_total").increment(1);
+        self.inner
+            .placement
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unreachable(node);
+    }
+
     /// The users with a live actor on this node.
     pub fn live_user_ids(&self) -> Vec<String> {
         self.inner

@@ -27,6 +27,11 @@ pub enum Route {
 pub trait Placement: Send + Sync + 'static {
     /// The owner of `user` in the current view of the cluster.
     fn route(&self, user: &str) -> Route;
+
+    /// This node just failed to reach `node` (connection refused or timed
+    /// out). A placement may route around it until its membership catches
+    /// up; the default ignores the report.
+    fn unreachable(&self, _node: &RemoteNode) {}
 }
 
 /// One node owns everyone.

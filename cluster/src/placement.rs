@@ -3,7 +3,9 @@
 //! moves only the users it now wins (about 1/n); removing one moves only its
 //! own users. No ring, no virtual nodes, no state beyond the member list.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use baton_actors::{Placement, RemoteNode, Route};
 use tokio::sync::watch;
@@ -27,10 +29,20 @@ pub fn owner<'a>(user: &str, members: impl Iterator<Item = &'a Member>) -> Optio
     })
 }
 
-/// [`Placement`] over the live membership.
+/// How long a node that could not be reached is skipped by this node's
+/// routing. The failure detector normally removes a dead node well within it;
+/// a node that is alive again is used again after it.
+pub const SUSPECT_FOR: Duration = Duration::from_secs(3);
+
+/// [`Placement`] over the live membership, skipping members this node just
+/// failed to reach. With rendezvous hashing the next-best member is exactly
+/// the owner the cluster converges to once the failure detector drops the
+/// dead one, so routing around it early shortens failover without choosing a
+/// different owner (and fencing keeps a wrong guess safe).
 pub struct ClusterPlacement {
     me: Arc<str>,
     view: watch::Receiver<Arc<View>>,
+    suspects: Mutex<HashMap<Arc<str>, Instant>>,
 }
 
 impl ClusterPlacement {
@@ -39,13 +51,20 @@ impl ClusterPlacement {
         Self {
             me: Arc::from(me),
             view,
+            suspects: Mutex::new(HashMap::new()),
         }
     }
 
     /// Route `user` within `view` from node `me`'s point of view. With no
     /// eligible member (everyone draining) a node keeps serving.
     pub fn route_in(me: &str, view: &View, user: &str) -> Route {
-        match owner(user, view.eligible()) {
+        Self::route_avoiding(me, view, user, &[])
+    }
+
+    /// [`ClusterPlacement::route_in`] without the members in `avoid`.
+    pub fn route_avoiding(me: &str, view: &View, user: &str, avoid: &[Arc<str>]) -> Route {
+        let candidates = view.eligible().filter(|m| !avoid.contains(&m.id));
+        match owner(user, candidates) {
             Some(m) if &*m.id != me => Route::Remote(RemoteNode {
                 id: Arc::clone(&m.id),
                 api: Arc::clone(&m.api),
@@ -55,10 +74,33 @@ impl ClusterPlacement {
     }
 }
 
+impl ClusterPlacement {
+    fn current_suspects(&self) -> Vec<Arc<str>> {
+        let mut suspects = self
+            .suspects
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if suspects.is_empty() {
+            return Vec::new();
+        }
+        suspects.retain(|_, since| since.elapsed() < SUSPECT_FOR);
+        suspects.keys().cloned().collect()
+    }
+}
+
 impl Placement for ClusterPlacement {
     fn route(&self, user: &str) -> Route {
         let view = Arc::clone(&self.view.borrow());
-        Self::route_in(&self.me, &view, user)
+        let avoid = self.current_suspects();
+        Self::route_avoiding(&self.me, &view, user, &avoid)
+    }
+
+    fn unreachable(&self, node: &RemoteNode) {
+        tracing::warn!(node = %node.id, api = %node.api, "peer unreachable; routing around it");
+        self.suspects
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(Arc::clone(&node.id), Instant::now());
     }
 }
 
@@ -138,6 +180,35 @@ mod tests {
         assert_eq!(saw, (true, true));
         let lonely = View::default();
         assert_eq!(ClusterPlacement::route_in("a", &lonely, "u"), Route::Local);
+    }
+
+    #[test]
+    fn an_unreachable_owner_is_skipped_for_the_owner_after_it() {
+        let v = view(&["a", "b", "c"]);
+        let (tx, rx) = watch::channel(Arc::new(v.clone()));
+        let placement = ClusterPlacement::new("a".into(), rx);
+        let mut checked = 0;
+        for i in 0..200 {
+            let u = format!("u{i}");
+            let Route::Remote(first) = placement.route(&u) else {
+                continue;
+            };
+            // Skipping the owner gives the owner of the view without it.
+            let without = View {
+                members: v
+                    .members
+                    .iter()
+                    .filter(|m| m.id != first.id)
+                    .cloned()
+                    .collect(),
+            };
+            let expected = ClusterPlacement::route_in("a", &without, &u);
+            let fresh = ClusterPlacement::new("a".into(), tx.subscribe());
+            fresh.unreachable(&first);
+            assert_eq!(fresh.route(&u), expected);
+            checked += 1;
+        }
+        assert!(checked > 50);
     }
 
     proptest! {

@@ -114,6 +114,22 @@ pub(crate) async fn owner_elsewhere(
     }
 }
 
+/// Why reaching the owner failed.
+pub(crate) enum ConnectError {
+    /// No connection could be made (refused, timed out): the owner may be gone.
+    Unreachable(ApiError),
+    /// The owner answered and refused.
+    Refused(ApiError),
+}
+
+impl ConnectError {
+    pub(crate) fn into_api(self) -> ApiError {
+        match self {
+            ConnectError::Unreachable(e) | ConnectError::Refused(e) => e,
+        }
+    }
+}
+
 fn owner_unavailable(node: &RemoteNode, why: impl std::fmt::Display) -> ApiError {
     ApiError::Unavailable(ActorError::Unavailable(format!(
         "owner node {} unreachable: {why}",
@@ -127,8 +143,8 @@ pub(crate) async fn connect_owner(
     node: &RemoteNode,
     token: &str,
     ws: WebSocketConfig,
-) -> Result<WebSocketStream<TcpStream>, ApiError> {
-    let fail = |why: String| owner_unavailable(node, why);
+) -> Result<WebSocketStream<TcpStream>, ConnectError> {
+    let fail = |why: String| ConnectError::Unreachable(owner_unavailable(node, why));
     let addr = tokio::net::lookup_host(&*node.api)
         .await
         .map_err(|e| fail(e.to_string()))?
@@ -148,10 +164,14 @@ pub(crate) async fn connect_owner(
     match tokio::time::timeout(CONNECT_TIMEOUT, handshake).await {
         Ok(Ok((socket, _))) => Ok(socket),
         Ok(Err(tungstenite::Error::Http(resp))) if resp.status() == StatusCode::UNAUTHORIZED => {
-            Err(ApiError::Forbidden(
+            Err(ConnectError::Refused(ApiError::Forbidden(
                 "the owner node refused the token".into(),
-            ))
+            )))
         }
+        Ok(Err(tungstenite::Error::Http(resp))) => Err(ConnectError::Refused(owner_unavailable(
+            node,
+            format!("answered {}", resp.status()),
+        ))),
         Ok(Err(e)) => Err(fail(e.to_string())),
         Err(_) => Err(fail("handshake timed out".into())),
     }
@@ -287,16 +307,36 @@ pub(crate) async fn forward_reads(
     let Some(user) = user_in_path(request.uri().path()) else {
         return next.run(request).await;
     };
-    let Some(node) = owner_elsewhere(&app, request.headers(), &user).await else {
-        return next.run(request).await;
-    };
     let Some(fwd) = app.forwarding.as_ref() else {
         return next.run(request).await;
     };
-    match forward_http(fwd, &node, request).await {
-        Ok(resp) => resp,
-        Err(e) => e.into_response(),
+    // Route around an owner that cannot be reached (see the socket path).
+    // Reads have no body: the method, path and headers are all that is sent.
+    let method = request.method().clone();
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let headers = request.headers().clone();
+    let mut last = None;
+    for _ in 0..3 {
+        let Some(node) = owner_elsewhere(&app, &headers, &user).await else {
+            return next.run(request).await;
+        };
+        match forward_http(fwd, &node, &method, &path, &headers).await {
+            Ok(resp) => return resp,
+            Err(ConnectError::Unreachable(e)) => {
+                app.hub.report_unreachable(&node);
+                last = Some(e);
+            }
+            Err(e) => return e.into_api().into_response(),
+        }
     }
+    last.map_or_else(
+        || StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        IntoResponse::into_response,
+    )
 }
 
 /// The `{user}` of `/v1/users/{user}/...` or `/v1/admin/users/{user}/...`.
@@ -319,26 +359,23 @@ const RESPONSE_HEADERS: [&str; 4] = ["content-type", "etag", "cache-control", "r
 async fn forward_http(
     fwd: &Forwarding,
     node: &RemoteNode,
-    request: Request,
-) -> Result<Response, ApiError> {
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
+    method: &axum::http::Method,
+    path: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ConnectError> {
     let mut out = fwd
         .http
-        .request(
-            request.method().clone(),
-            format!("http://{}{path}", node.api),
-        )
+        .request(method.clone(), format!("http://{}{path}", node.api))
         .header(FORWARDED_BY, fwd.node_id.clone());
     for name in REQUEST_HEADERS {
-        if let Some(v) = request.headers().get(name) {
+        if let Some(v) = headers.get(name) {
             out = out.header(name, v.clone());
         }
     }
-    let resp = out.send().await.map_err(|e| owner_unavailable(node, e))?;
+    let resp = out
+        .send()
+        .await
+        .map_err(|e| ConnectError::Unreachable(owner_unavailable(node, e)))?;
     let status = resp.status();
     let mut headers = HeaderMap::new();
     for name in RESPONSE_HEADERS {
@@ -346,7 +383,10 @@ async fn forward_http(
             headers.insert(name, v.clone());
         }
     }
-    let body = resp.bytes().await.map_err(|e| owner_unavailable(node, e))?;
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| ConnectError::Refused(owner_unavailable(node, e)))?;
     metrics::counter!("baton_forwarded_reads_total").increment(1);
     Ok((status, headers, body).into_response())
 }

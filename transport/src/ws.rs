@@ -28,8 +28,23 @@ pub(crate) async fn sync(
 ) -> Response {
     match admit(&app, &headers, query.as_deref()).await {
         Ok((ident, permit)) => {
-            if let Some(node) = crate::forward::owner_elsewhere(&app, &headers, &ident.user).await {
-                return forward(&app, &headers, query.as_deref(), &node, upgrade, permit).await;
+            // The owner may have just died: route around a node that cannot be
+            // reached (the next owner by the same hashing), at most three tries.
+            let mut tries = 0;
+            while let Some(node) =
+                crate::forward::owner_elsewhere(&app, &headers, &ident.user).await
+            {
+                match connect(&app, &headers, query.as_deref(), &node).await {
+                    Ok(owner) => return relay(&app, owner, upgrade, permit),
+                    Err(crate::forward::ConnectError::Unreachable(e)) => {
+                        app.hub.report_unreachable(&node);
+                        tries += 1;
+                        if tries == 3 {
+                            return e.into_response();
+                        }
+                    }
+                    Err(e) => return e.into_api().into_response(),
+                }
             }
             let cfg = &app.transport;
             let hub = app.hub.clone();
@@ -72,22 +87,23 @@ async fn admit(
     ))
 }
 
-/// The user lives on another node: open the owner's socket first (so a
-/// failure is a clean 503 before the upgrade), then relay.
-async fn forward(
+/// Open the owner's socket with the device's token (before the upgrade, so a
+/// failure is a clean HTTP answer).
+async fn connect(
     app: &AppState,
     headers: &HeaderMap,
     query: Option<&str>,
     node: &baton_actors::RemoteNode,
-    upgrade: WebSocketUpgrade,
-    permit: baton_actors::ConnPermit,
-) -> Response {
-    let (Some(fwd), Some(token)) = (
-        app.forwarding.as_ref(),
-        crate::auth::bearer_or_query(headers, query),
-    ) else {
-        return ApiError::Forbidden("no token to forward".into()).into_response();
-    };
+) -> Result<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>, crate::forward::ConnectError>
+{
+    let refused =
+        |why: &str| crate::forward::ConnectError::Refused(ApiError::Forbidden(why.to_owned()));
+    let fwd = app
+        .forwarding
+        .as_ref()
+        .ok_or_else(|| refused("not a cluster"))?;
+    let token = crate::auth::bearer_or_query(headers, query)
+        .ok_or_else(|| refused("no token to forward"))?;
     let cfg = &app.transport;
     let ws_cfg = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(cfg.read_buffer_bytes)
@@ -95,13 +111,22 @@ async fn forward(
         .max_write_buffer_size(cfg.write_buffer_bytes.max(cfg.max_message_bytes) * 2)
         .max_message_size(Some(cfg.max_message_bytes))
         .max_frame_size(Some(cfg.max_message_bytes));
-    let owner = match crate::forward::connect_owner(fwd, node, &token, ws_cfg).await {
-        Ok(owner) => owner,
-        Err(e) => return e.into_response(),
-    };
+    crate::forward::connect_owner(fwd, node, &token, ws_cfg).await
+}
+
+/// Upgrade the device and relay it to the owner's socket.
+fn relay(
+    app: &AppState,
+    owner: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    upgrade: WebSocketUpgrade,
+    permit: baton_actors::ConnPermit,
+) -> Response {
+    let cfg = &app.transport;
     let actors = app.hub.config();
     let timeouts = (actors.ping_interval, actors.pong_timeout);
-    let closing = fwd.closing();
+    let Some(closing) = app.forwarding.as_ref().map(|f| f.closing()) else {
+        return ApiError::Forbidden("not a cluster".into()).into_response();
+    };
     upgrade
         .read_buffer_size(cfg.read_buffer_bytes)
         .write_buffer_size(cfg.write_buffer_bytes)

@@ -165,3 +165,60 @@ async fn a_single_node_has_no_internal_endpoint() {
     let node = TestServer::sqlite(test_config()).await;
     assert_eq!(post_handoff(&node, Some(SECRET), "{}".into()).await, 404);
 }
+
+/// Routes every user to `node` until told it cannot be reached, then here
+/// (as the cluster placement does with the next owner by rendezvous).
+struct UntilUnreachable {
+    node: RemoteNode,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Placement for UntilUnreachable {
+    fn route(&self, _user: &str) -> Route {
+        if self.down.load(std::sync::atomic::Ordering::Acquire) {
+            Route::Local
+        } else {
+            Route::Remote(self.node.clone())
+        }
+    }
+
+    fn unreachable(&self, node: &RemoteNode) {
+        if *node == self.node {
+            self.down.store(true, std::sync::atomic::Ordering::Release);
+        }
+    }
+}
+
+async fn edge_with_dead_owner() -> TestServer {
+    let edge = TestServer::clustered(forwarding("edge")).await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port");
+    let _ = edge.hub.clone().with_placement(Arc::new(UntilUnreachable {
+        node: RemoteNode {
+            id: Arc::from("dead"),
+            api: Arc::from(dead.to_string()),
+        },
+        down: Default::default(),
+    }));
+    edge
+}
+
+#[tokio::test]
+async fn a_socket_is_routed_around_an_owner_that_cannot_be_reached() {
+    let edge = edge_with_dead_owner().await;
+    let mut tv = edge.device("around", "tv", "tv").await;
+    let seq = tv.op(add("movie:2")).await;
+    tv.wait_ack(seq).await;
+    assert_eq!(edge.hub.live_users(), 1, "served by the next owner: here");
+}
+
+#[tokio::test]
+async fn a_read_is_routed_around_an_owner_that_cannot_be_reached() {
+    let edge = edge_with_dead_owner().await;
+    let (status, body) = edge
+        .get("/v1/users/around/state", Some(&edge.token("around", "tv")))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(edge.hub.live_users(), 1);
+}
