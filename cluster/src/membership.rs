@@ -107,6 +107,7 @@ impl Membership {
             })?;
         let mut live = handle.chitchat().lock().await.live_nodes_watcher();
         let first = Arc::new(View::from_states(&live.borrow_and_update()));
+        metrics::gauge!("baton_cluster_members").set(first.members.len() as f64);
         let (tx, view) = watch::channel(first);
         let watcher = tokio::spawn(async move {
             while live.changed().await.is_ok() {

@@ -14,6 +14,9 @@ use crate::config::Config;
 
 /// Runs a node until shutdown.
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
+    // First, so that nothing recorded while starting (the first membership
+    // view, store migrations) is lost.
+    let metrics = baton_transport::install_metrics();
     let verifier = Verifier::new(cfg.auth.to_auth_config(&cfg.data_dir)?)
         .await
         .context("loading token verification keys")?;
@@ -83,7 +86,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             read_buffer_bytes: cfg.sessions.ws_read_buffer_bytes,
             write_buffer_bytes: cfg.sessions.ws_write_buffer_bytes,
         },
-        metrics: baton_transport::install_metrics(),
+        metrics,
         forwarding,
     };
     let listener = tokio::net::TcpListener::bind(cfg.listen)
