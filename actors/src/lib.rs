@@ -13,7 +13,11 @@
 //!   the live-actor cap, admission control and closing revoked tokens' sockets;
 //! - the **device protocol** types ([`protocol`]), version 1;
 //! - the **shared state** between nodes ([`shared`]): revocations, rate
-//!   limits, presence, in Redis or in-process.
+//!   limits, presence, in Redis or in-process;
+//! - the hooks a cluster plugs into ([`placement`]): which node owns a user
+//!   ([`Placement`], [`SingleNode`] by default), releasing a user with its live
+//!   state ([`Hub::release`]) and activating one from a handed-over
+//!   [`WarmState`] ([`Hub::accept_warm`]); membership itself is `baton-cluster`'s.
 //!
 //! How an op flows: the device's session parses an `op` frame and casts it to
 //! the user actor, which rate-limits it, applies it to the document
