@@ -348,3 +348,67 @@ async fn shutdown_publishes_what_is_still_queued() {
         .collect();
     assert_eq!(published.len(), 2, "{published:?}");
 }
+
+#[tokio::test]
+async fn a_revoked_token_is_refused_and_changes_nothing() {
+    let node = Node::start().await;
+    let pn = node.pn_device("rita", "phone");
+    pn.hello();
+    pn.wait_for("welcome", |f| f["type"] == "welcome").await;
+    pn.send(add(1, "movie:r1"));
+    pn.wait_for("ack 1", |f| f["type"] == "ack" && f["seq"] == 1)
+        .await;
+
+    let jti = node.jti_of(&pn.token).await;
+    node.hub
+        .shared()
+        .revoke(&jti, u64::MAX / 2)
+        .await
+        .expect("revoke");
+    pn.send(add(2, "movie:r2"));
+    pn.wait_for("revoked", |f| {
+        f["type"] == "error" && f["code"] == "revoked"
+    })
+    .await;
+    assert_eq!(
+        node.watchlist("rita").await,
+        (vec!["movie:r1".to_owned()], 1),
+        "nothing from a revoked token lands"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_pubnub_session_ends_and_a_new_hello_resumes() {
+    let node = Node::start_with(|cfg| {
+        cfg.session_idle = std::time::Duration::from_millis(300);
+    })
+    .await;
+    let pn = node.pn_device("ivy", "phone");
+    pn.hello();
+    pn.wait_for("welcome", |f| f["type"] == "welcome").await;
+    pn.send(add(1, "movie:i1"));
+    pn.wait_for("ack 1", |f| f["type"] == "ack" && f["seq"] == 1)
+        .await;
+    // Silence past the idle time: the bridge ends the virtual session.
+    pn.wait_for("idle close", |f| {
+        f["type"] == "close" && f["reason"] == "idle"
+    })
+    .await;
+    // The device is then a new session: an op needs a hello first...
+    pn.send(add(2, "movie:i2"));
+    pn.wait_for("hello_required", |f| f["code"] == "hello_required")
+        .await;
+    // ...and after it, the device resumes where the server is.
+    pn.hello();
+    pn.wait_for("second welcome", |f| {
+        f["type"] == "welcome" && f["next_seq"] == 2
+    })
+    .await;
+    pn.send(add(2, "movie:i2"));
+    pn.wait_for("ack 2", |f| f["type"] == "ack" && f["seq"] == 2)
+        .await;
+    assert_eq!(
+        node.watchlist("ivy").await,
+        (vec!["movie:i1".to_owned(), "movie:i2".to_owned()], 2)
+    );
+}

@@ -64,6 +64,11 @@ pub fn bridge_config(fake: &FakePubNub) -> BridgeConfig {
 
 impl Node {
     pub async fn start() -> Node {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A node whose bridge configuration `tune` adjusts first.
+    pub async fn start_with(tune: impl FnOnce(&mut BridgeConfig)) -> Node {
         let fake = FakePubNub::start().await;
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(
@@ -88,7 +93,9 @@ impl Node {
         ))
         .await
         .expect("verifier");
-        let bridge = Bridge::start(hub.clone(), verifier, bridge_config(&fake)).expect("bridge");
+        let mut cfg = bridge_config(&fake);
+        tune(&mut cfg);
+        let bridge = Bridge::start(hub.clone(), verifier, cfg).expect("bridge");
         let node = Node {
             hub,
             fake,
@@ -107,6 +114,24 @@ impl Node {
         })
         .await;
         node
+    }
+
+    /// The `jti` of a token this node minted.
+    pub async fn jti_of(&self, token: &str) -> String {
+        let verifier = Verifier::new(AuthConfig::new(
+            ISSUER,
+            AUDIENCE,
+            KeySource::Pem {
+                public_pem: PUB.to_owned(),
+            },
+        ))
+        .await
+        .expect("verifier");
+        verifier
+            .verify(token)
+            .expect("valid token")
+            .jti
+            .expect("minted tokens carry a jti")
     }
 
     pub fn token(&self, user: &str, device: &str) -> String {
