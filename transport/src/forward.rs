@@ -2,8 +2,9 @@
 //! node: when its user lives elsewhere, this node opens a socket to the owner
 //! with the device's own token (the owner checks it again) and relays frames
 //! both ways, close codes included. REST reads for such a user are forwarded
-//! the same way. A forwarded request carries `x-baton-forwarded-by` and is
-//! always served where it lands, so two nodes with different views cannot
+//! the same way. A forwarded request carries `x-baton-forwarded-by` (with the
+//! cluster secret, so a client cannot forge it) and is always served where it
+//! lands, so two nodes with different views cannot
 //! bounce a request between them; fencing in the store keeps that safe.
 
 use std::net::{IpAddr, SocketAddr};
@@ -26,6 +27,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::error::ApiError;
 use crate::server::AppState;
+use baton_cluster::handoff::SECRET_HEADER;
 
 /// Header naming the node that forwarded a request.
 pub const FORWARDED_BY: &str = "x-baton-forwarded-by";
@@ -91,9 +93,14 @@ impl Forwarding {
     }
 }
 
-/// Whether another node already forwarded this request.
-pub(crate) fn is_forwarded(headers: &HeaderMap) -> bool {
+/// Whether another node of this cluster already forwarded this request: the
+/// header is honoured only with the cluster secret, so a client cannot pin
+/// its user to a node of its choice.
+pub(crate) fn is_forwarded(fwd: &Forwarding, headers: &HeaderMap) -> bool {
     headers.contains_key(FORWARDED_BY)
+        && headers
+            .get(SECRET_HEADER)
+            .is_some_and(|v| fwd.secret_matches(v.as_bytes()))
 }
 
 /// Where a request for `user` should be served: `None` here, or the owner.
@@ -103,8 +110,8 @@ pub(crate) async fn owner_elsewhere(
     headers: &HeaderMap,
     user: &str,
 ) -> Option<RemoteNode> {
-    app.forwarding.as_ref()?;
-    if is_forwarded(headers) {
+    let fwd = app.forwarding.as_ref()?;
+    if is_forwarded(fwd, headers) {
         return None;
     }
     app.hub.wait_if_moving(user).await;
@@ -160,6 +167,8 @@ pub(crate) async fn connect_owner(
     request
         .headers_mut()
         .insert(FORWARDED_BY, fwd.node_id.clone());
+    let secret = HeaderValue::from_str(&fwd.secret).map_err(|e| fail(e.to_string()))?;
+    request.headers_mut().insert(SECRET_HEADER, secret);
     let handshake = tokio_tungstenite::client_async_with_config(request, tcp, Some(ws));
     match tokio::time::timeout(CONNECT_TIMEOUT, handshake).await {
         Ok(Ok((socket, _))) => Ok(socket),
@@ -366,7 +375,8 @@ async fn forward_http(
     let mut out = fwd
         .http
         .request(method.clone(), format!("http://{}{path}", node.api))
-        .header(FORWARDED_BY, fwd.node_id.clone());
+        .header(FORWARDED_BY, fwd.node_id.clone())
+        .header(SECRET_HEADER, &fwd.secret);
     for name in REQUEST_HEADERS {
         if let Some(v) = headers.get(name) {
             out = out.header(name, v.clone());

@@ -55,6 +55,20 @@ async fn a_non_owner_relays_the_socket_and_reads_to_the_owner() {
     assert_eq!(body["items"][0]["content"], "movie:1");
     let (status, _) = edge.get("/v1/users/other/watchlist", Some(&token)).await;
     assert_eq!(status, 403, "the owner still checks the token");
+    // A client cannot pin its user to the edge by claiming it was forwarded.
+    let resp = reqwest::Client::new()
+        .get(edge.url("/v1/users/fwd/watchlist"))
+        .bearer_auth(&token)
+        .header("x-baton-forwarded-by", "owner")
+        .send()
+        .await
+        .expect("read");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        edge.hub.live_users(),
+        0,
+        "served by the owner, not the edge"
+    );
 
     // A protocol error on the owner reaches the device with its close code.
     let mut raw = raw_connect(&edge, Some(&edge.token("fwd", "web")))
