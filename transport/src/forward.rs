@@ -4,8 +4,8 @@
 //! both ways, close codes included. REST reads for such a user are forwarded
 //! the same way. A forwarded request carries `x-baton-forwarded-by` (with the
 //! cluster secret, so a client cannot forge it) and is always served where it
-//! lands, so two nodes with different views cannot
-//! bounce a request between them; fencing in the store keeps that safe.
+//! lands, so two nodes with different views cannot bounce a request between
+//! them; fencing in the store keeps that safe.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
