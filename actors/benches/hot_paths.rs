@@ -11,7 +11,6 @@ use baton_actors::protocol::ServerFrame;
 use baton_actors::wire::parse_client_frame;
 use baton_actors::{ActorConfig, DeviceIdentity, Hub, SocketError, WireIn, WireOut};
 use baton_crdt::LoggedOp;
-use baton_store::{Store, StoreConfig, StoreOptions};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures_util::Sink;
 use tokio::sync::mpsc;
@@ -104,16 +103,10 @@ fn fan_out(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("runtime");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (hub, inputs, mut outs) = rt.block_on(async {
-        let store = Store::open(
-            &StoreConfig::Sqlite {
-                path: dir.path().join("b.db"),
-            },
-            StoreOptions::default(),
-        )
-        .await
-        .expect("store");
+    let (hub, inputs, mut outs, _dir) = rt.block_on(async {
+        let (store, dir) = baton_store::sqlite_harness::temp_sqlite()
+            .await
+            .expect("store");
         let cfg = ActorConfig {
             rate_limit_events: 100_000_000,
             ..ActorConfig::default()
@@ -141,7 +134,7 @@ fn fan_out(c: &mut Criterion) {
             inputs.push(tx);
             outs.push(orx);
         }
-        (hub, inputs, outs)
+        (hub, inputs, outs, dir)
     });
     let mut seq = 0u64;
     let mut g = c.benchmark_group("op_to_delta");

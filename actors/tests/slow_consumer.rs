@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use baton_actors::protocol::CloseCode;
 use baton_actors::{ActorConfig, DeviceIdentity, Hub, SocketError, WireIn, WireOut};
-use baton_store::{Store, StoreConfig, StoreOptions};
 use futures_util::Sink;
 use tokio::sync::mpsc;
 use tokio_stream_shim::ReceiverStream;
@@ -104,15 +103,9 @@ async fn until(what: &str, mut f: impl FnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_device_is_closed_with_4008_and_others_continue() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(
-        &StoreConfig::Sqlite {
-            path: dir.path().join("b.db"),
-        },
-        StoreOptions::default(),
-    )
-    .await
-    .expect("store");
+    let (store, _dir) = baton_store::sqlite_harness::temp_sqlite()
+        .await
+        .expect("store");
     let cfg = ActorConfig {
         outbound_queue: 16,
         max_inflight_ops: 8,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use baton_actors::protocol::ErrorFrame;
 use baton_actors::{DeviceIdentity, Hub};
-use baton_transport::auth::{Scope, Verifier};
+use baton_transport::auth::Verifier;
 use futures_util::StreamExt;
 use pubnub::subscribe::{Message, Update};
 use serde_json::Value;
@@ -163,14 +163,7 @@ impl Inbound {
                 return Err((Some(device), ErrorFrame::new("revoked", "token revoked")));
             }
         }
-        Ok(DeviceIdentity {
-            user: principal.user.clone(),
-            device,
-            write_watchlist: principal.has(Scope::WriteWatchlist),
-            write_preferences: principal.has(Scope::WritePreferences),
-            playback_control: principal.has(Scope::PlaybackControl),
-            jti: principal.jti.clone(),
-        })
+        Ok(principal.device_identity(device))
     }
 }
 

@@ -48,6 +48,7 @@ pub struct Cluster {
     membership: Membership,
     placement: Arc<ClusterPlacement>,
     hub: Hub,
+    client: handoff::Client,
     rebalancer: tokio::task::JoinHandle<()>,
 }
 
@@ -67,7 +68,7 @@ impl Cluster {
             hub.clone(),
             Arc::clone(&cfg),
             membership.watch(),
-            client,
+            client.clone(),
         ));
         tracing::info!(node = %cfg.node_id, "joined the cluster");
         Ok((
@@ -76,6 +77,7 @@ impl Cluster {
                 membership,
                 placement,
                 hub: hub.clone(),
+                client,
                 rebalancer,
             },
             hub,
@@ -103,18 +105,10 @@ impl Cluster {
         // cluster within a few rounds (log(n) rounds in general).
         tokio::time::sleep(self.cfg.gossip_interval * DRAIN_SPREAD_ROUNDS).await;
         self.rebalancer.abort();
-        let client = match handoff::Client::new(&self.cfg) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!(error = %e, "drain: no HTTP client; users will load cold");
-                self.membership.leave().await;
-                return;
-            }
-        };
         let remaining = deadline.saturating_duration_since(std::time::Instant::now());
         let moved = tokio::time::timeout(
             remaining.max(Duration::from_secs(1)),
-            rebalance::move_away(&self.hub, &self.cfg, &client),
+            rebalance::move_away(&self.hub, &self.cfg, &self.client),
         )
         .await
         .unwrap_or(0);

@@ -8,7 +8,6 @@ use std::time::Duration;
 use baton_actors::{ActorConfig, Hub};
 use baton_simulations::scenario::{Params, Scenario};
 use baton_simulations::target::Target;
-use baton_store::{Store, StoreConfig, StoreOptions};
 use baton_transport::auth::{AuthConfig, KeySource, Minter, Verifier};
 use baton_transport::{AppState, TransportConfig};
 
@@ -37,15 +36,9 @@ fn params() -> Params {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn steady_run_converges_without_errors() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(
-        &StoreConfig::Sqlite {
-            path: dir.path().join("b.db"),
-        },
-        StoreOptions::default(),
-    )
-    .await
-    .expect("store");
+    let (store, _dir) = baton_store::sqlite_harness::temp_sqlite()
+        .await
+        .expect("store");
     let cfg = ActorConfig {
         rate_limit_events: 1_000_000,
         ..ActorConfig::default()

@@ -19,7 +19,8 @@
 //! facade). [`Store::stats`] exposes commit and append totals directly.
 //!
 //! # Testing
-//! The `test-harness` feature adds [`pg_harness`], which starts a throwaway Postgres.
+//! The `test-harness` feature adds [`pg_harness`], which starts a throwaway Postgres,
+//! and [`sqlite_harness`], a SQLite store in a throwaway directory.
 
 mod backend;
 mod committer;
@@ -32,6 +33,8 @@ mod validate;
 
 #[cfg(feature = "test-harness")]
 pub mod pg_harness;
+#[cfg(feature = "test-harness")]
+pub mod sqlite_harness;
 
 pub use config::{StoreConfig, StoreOptions};
 pub use entry::{LogBounds, LogEntry, Snapshot, UserRecord};

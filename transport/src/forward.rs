@@ -129,14 +129,6 @@ pub(crate) enum ConnectError {
     Refused(ApiError),
 }
 
-impl ConnectError {
-    pub(crate) fn into_api(self) -> ApiError {
-        match self {
-            ConnectError::Unreachable(e) | ConnectError::Refused(e) => e,
-        }
-    }
-}
-
 fn owner_unavailable(node: &RemoteNode, why: impl std::fmt::Display) -> ApiError {
     ApiError::Unavailable(ActorError::Unavailable(format!(
         "owner node {} unreachable: {why}",
@@ -313,13 +305,10 @@ pub(crate) async fn forward_reads(
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(user) = user_in_path(request.uri().path()) else {
+    let (Some(fwd), Some(user)) = (app.forwarding.as_ref(), user_in_path(request.uri().path()))
+    else {
         return next.run(request).await;
     };
-    let Some(fwd) = app.forwarding.as_ref() else {
-        return next.run(request).await;
-    };
-    // Route around an owner that cannot be reached (see the socket path).
     // Reads have no body: the method, path and headers are all that is sent.
     let method = request.method().clone();
     let path = request
@@ -328,24 +317,51 @@ pub(crate) async fn forward_reads(
         .map_or("/", |p| p.as_str())
         .to_owned();
     let headers = request.headers().clone();
-    let mut last = None;
-    for _ in 0..3 {
-        let Some(node) = owner_elsewhere(&app, &headers, &user).await else {
-            return next.run(request).await;
-        };
-        match forward_http(fwd, &node, &method, &path, &headers).await {
-            Ok(resp) => return resp,
+    let (method, path, headers_ref) = (&method, path.as_str(), &headers);
+    let answer = at_owner(&app, &headers, &user, |node| async move {
+        forward_http(fwd, &node, method, path, headers_ref).await
+    })
+    .await;
+    match answer {
+        Ok(Some(resp)) => resp,
+        Ok(None) => next.run(request).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// How many owners a request tries when they cannot be reached.
+const MAX_TRIES: usize = 3;
+
+/// Serve a request for `user` at its owner: `Ok(None)` when this node owns
+/// it, else what `reach` got from the owner. An owner that cannot be reached
+/// is reported to the placement (which routes around it, to the next owner
+/// by the same hashing) and the next owner is tried, at most [`MAX_TRIES`]
+/// times; the last failure is the answer.
+pub(crate) async fn at_owner<T, F, Fut>(
+    app: &AppState,
+    headers: &HeaderMap,
+    user: &str,
+    mut reach: F,
+) -> Result<Option<T>, ApiError>
+where
+    F: FnMut(RemoteNode) -> Fut,
+    Fut: std::future::Future<Output = Result<T, ConnectError>>,
+{
+    let mut tries = 0;
+    while let Some(node) = owner_elsewhere(app, headers, user).await {
+        match reach(node.clone()).await {
+            Ok(answer) => return Ok(Some(answer)),
             Err(ConnectError::Unreachable(e)) => {
                 app.hub.report_unreachable(&node);
-                last = Some(e);
+                tries += 1;
+                if tries == MAX_TRIES {
+                    return Err(e);
+                }
             }
-            Err(e) => return e.into_api().into_response(),
+            Err(ConnectError::Refused(e)) => return Err(e),
         }
     }
-    last.map_or_else(
-        || StatusCode::SERVICE_UNAVAILABLE.into_response(),
-        IntoResponse::into_response,
-    )
+    Ok(None)
 }
 
 /// The `{user}` of `/v1/users/{user}/...` or `/v1/admin/users/{user}/...`.

@@ -7,7 +7,6 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use baton_actors::DeviceIdentity;
 
-use crate::auth::Scope;
 use crate::error::ApiError;
 use crate::server::AppState;
 
@@ -28,23 +27,17 @@ pub(crate) async fn sync(
 ) -> Response {
     match admit(&app, &headers, query.as_deref()).await {
         Ok((ident, permit)) => {
-            // The owner may have just died: route around a node that cannot be
-            // reached (the next owner by the same hashing), at most three tries.
-            let mut tries = 0;
-            while let Some(node) =
-                crate::forward::owner_elsewhere(&app, &headers, &ident.user).await
-            {
-                match connect(&app, &headers, query.as_deref(), &node).await {
-                    Ok(owner) => return relay(&app, owner, upgrade, permit),
-                    Err(crate::forward::ConnectError::Unreachable(e)) => {
-                        app.hub.report_unreachable(&node);
-                        tries += 1;
-                        if tries == 3 {
-                            return e.into_response();
-                        }
-                    }
-                    Err(e) => return e.into_api().into_response(),
-                }
+            // The user may live elsewhere (and its owner may have just died:
+            // `at_owner` routes around a node that cannot be reached).
+            let (app_ref, headers_ref, query_ref) = (&app, &headers, query.as_deref());
+            let owner = crate::forward::at_owner(&app, &headers, &ident.user, |node| async move {
+                connect(app_ref, headers_ref, query_ref, &node).await
+            })
+            .await;
+            match owner {
+                Ok(Some(owner)) => return relay(&app, owner, upgrade, permit),
+                Ok(None) => {}
+                Err(e) => return e.into_response(),
             }
             let cfg = &app.transport;
             let hub = app.hub.clone();
@@ -74,17 +67,7 @@ async fn admit(
         .clone()
         .ok_or_else(|| ApiError::Forbidden("the sync socket needs a device token".into()))?;
     let permit = app.hub.try_admit()?;
-    Ok((
-        DeviceIdentity {
-            user: principal.user.clone(),
-            device,
-            write_watchlist: principal.has(Scope::WriteWatchlist),
-            write_preferences: principal.has(Scope::WritePreferences),
-            playback_control: principal.has(Scope::PlaybackControl),
-            jti: principal.jti.clone(),
-        },
-        permit,
-    ))
+    Ok((principal.device_identity(device), permit))
 }
 
 /// Open the owner's socket with the device's token (before the upgrade, so a

@@ -109,15 +109,9 @@ async fn malformed_unknown_missing_and_foreign_frames_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_frame_closes_with_1009_and_loses_nothing() {
     let cfg = test_config();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = baton_store::Store::open(
-        &baton_store::StoreConfig::Sqlite {
-            path: dir.path().join("b.db"),
-        },
-        baton_store::StoreOptions::default(),
-    )
-    .await
-    .expect("store");
+    let (store, _dir) = baton_store::sqlite_harness::temp_sqlite()
+        .await
+        .expect("store");
     let transport = baton_transport::TransportConfig {
         max_message_bytes: 2048,
         ..Default::default()

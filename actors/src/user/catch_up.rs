@@ -108,7 +108,19 @@ pub(crate) async fn load(
     for entry in &older {
         window.push(decode(user, entry)?);
     }
-    for entry in &record.log {
+    replay_tail(user, &mut doc, &mut window, &record.log)?;
+    Ok((doc, window, snapshot_version))
+}
+
+/// Replay log entries that follow `doc` (contiguous versions) into it and the
+/// window; a gap or an op that does not apply is corruption.
+fn replay_tail(
+    user: &str,
+    doc: &mut UserDoc,
+    window: &mut CatchUpWindow,
+    entries: &[LogEntry],
+) -> Result<(), ActorError> {
+    for entry in entries {
         if entry.version != doc.version() + 1 {
             return Err(ActorError::Corrupt {
                 user: user.to_owned(),
@@ -126,7 +138,7 @@ pub(crate) async fn load(
         })?;
         window.push(op);
     }
-    Ok((doc, window, snapshot_version))
+    Ok(())
 }
 
 /// Start from state handed over by the previous owner: its snapshot, plus the
@@ -150,24 +162,7 @@ pub(crate) async fn load_warm(
         window.push(op.clone());
     }
     let tail = store.log_since(user, warm.version, usize::MAX).await?;
-    for entry in &tail {
-        if entry.version != doc.version() + 1 {
-            return Err(ActorError::Corrupt {
-                user: user.to_owned(),
-                detail: format!(
-                    "log gap after warm snapshot: expected {}, found {}",
-                    doc.version() + 1,
-                    entry.version
-                ),
-            });
-        }
-        let op = decode(user, entry)?;
-        doc.replay(&op).map_err(|e| ActorError::Corrupt {
-            user: user.to_owned(),
-            detail: format!("replay of version {}: {e}", entry.version),
-        })?;
-        window.push(op);
-    }
+    replay_tail(user, &mut doc, &mut window, &tail)?;
     Ok((doc, window, 0))
 }
 

@@ -14,7 +14,7 @@ use baton_actors::{
     ActorConfig, BoxSink, BoxStream, DeviceIdentity, Hub, SocketError, WireIn, WireOut,
 };
 use baton_bridge::{Bridge, BridgeConfig, Channels, RetryPolicy};
-use baton_store::{Store, StoreConfig, StoreOptions};
+use baton_store::sqlite_harness::temp_sqlite;
 use baton_transport::auth::{AuthConfig, KeySource, Minter, Scope, Verifier};
 use futures_channel::mpsc;
 use futures_util::{SinkExt, StreamExt};
@@ -62,6 +62,19 @@ pub fn bridge_config(fake: &FakePubNub) -> BridgeConfig {
     }
 }
 
+/// Verifies the tokens this node mints.
+async fn verifier() -> Verifier {
+    Verifier::new(AuthConfig::new(
+        ISSUER,
+        AUDIENCE,
+        KeySource::Pem {
+            public_pem: PUB.to_owned(),
+        },
+    ))
+    .await
+    .expect("verifier")
+}
+
 impl Node {
     pub async fn start() -> Node {
         Self::start_with(|_| {}).await
@@ -70,29 +83,13 @@ impl Node {
     /// A node whose bridge configuration `tune` adjusts first.
     pub async fn start_with(tune: impl FnOnce(&mut BridgeConfig)) -> Node {
         let fake = FakePubNub::start().await;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(
-            &StoreConfig::Sqlite {
-                path: dir.path().join("b.db"),
-            },
-            StoreOptions::default(),
-        )
-        .await
-        .expect("store");
+        let (store, dir) = temp_sqlite().await.expect("store");
         let cfg = ActorConfig {
             rate_limit_events: 10_000,
             ..ActorConfig::default()
         };
         let hub = Hub::start(store, cfg, 1000).await.expect("hub");
-        let verifier = Verifier::new(AuthConfig::new(
-            ISSUER,
-            AUDIENCE,
-            KeySource::Pem {
-                public_pem: PUB.to_owned(),
-            },
-        ))
-        .await
-        .expect("verifier");
+        let verifier = verifier().await;
         let mut cfg = bridge_config(&fake);
         tune(&mut cfg);
         let bridge = Bridge::start(hub.clone(), verifier, cfg).expect("bridge");
@@ -118,16 +115,8 @@ impl Node {
 
     /// The `jti` of a token this node minted.
     pub async fn jti_of(&self, token: &str) -> String {
-        let verifier = Verifier::new(AuthConfig::new(
-            ISSUER,
-            AUDIENCE,
-            KeySource::Pem {
-                public_pem: PUB.to_owned(),
-            },
-        ))
-        .await
-        .expect("verifier");
-        verifier
+        verifier()
+            .await
             .verify(token)
             .expect("valid token")
             .jti

@@ -144,6 +144,15 @@ async fn owners(store: &Store, users: &[String]) -> BTreeMap<String, String> {
     out
 }
 
+/// The users `owners` places on `node`.
+fn owned_by<'a>(owners: &'a BTreeMap<String, String>, node: &str) -> Vec<&'a String> {
+    owners
+        .iter()
+        .filter(|(_, n)| *n == node)
+        .map(|(u, _)| u)
+        .collect()
+}
+
 fn user_ids(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|k| format!("{prefix}{k}")).collect()
 }
@@ -178,11 +187,7 @@ async fn kill_9(env: Env) {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let store = open_store(&env).await;
     let before = owners(&store, &users).await;
-    let victims: Vec<&String> = before
-        .iter()
-        .filter(|(_, n)| *n == "node-3")
-        .map(|(u, _)| u)
-        .collect();
+    let victims = owned_by(&before, "node-3");
     assert!(!victims.is_empty(), "no user owned by node-3: {before:?}");
     let killed_at = Instant::now();
     nodes[2].kill9();
@@ -293,11 +298,7 @@ async fn graceful_leave(env: Env) {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let store = open_store(&env).await;
     let before = owners(&store, &users).await;
-    let leaving: Vec<&String> = before
-        .iter()
-        .filter(|(_, n)| *n == "node-2")
-        .map(|(u, _)| u)
-        .collect();
+    let leaving = owned_by(&before, "node-2");
     assert!(!leaving.is_empty(), "no user owned by node-2");
     let started = Instant::now();
     let status = nodes[1].terminate(Duration::from_secs(40));

@@ -181,40 +181,51 @@ impl Node {
         format!("http://{}{path}", self.addrs.http)
     }
 
-    /// Wait until `/health/ready` answers 200.
-    pub async fn ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(r) = reqwest::get(self.url("/health/ready")).await {
-                if r.status().is_success() {
-                    return;
-                }
-            }
+    /// Poll `check` every `every` until it holds; panic with the node's log
+    /// after `within`.
+    async fn until<F, Fut>(&self, what: &str, within: Duration, every: Duration, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + within;
+        while !check().await {
             assert!(
                 Instant::now() < deadline,
-                "{} not ready in 60 s; log:\n{}",
+                "{}: {what} not within {within:?}; log:\n{}",
                 self.addrs.id,
                 self.log_tail()
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(every).await;
         }
+    }
+
+    /// Wait until `/health/ready` answers 200.
+    pub async fn ready(&self) {
+        let url = self.url("/health/ready");
+        self.until(
+            "ready",
+            Duration::from_secs(60),
+            Duration::from_millis(50),
+            || async {
+                reqwest::get(&url)
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            },
+        )
+        .await;
     }
 
     /// Wait until this node's gossip sees `n` members (from its metrics).
     pub async fn sees_members(&self, n: usize) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if self.metric("baton_cluster_members").await == Some(n as f64) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} never saw {n} members; log:\n{}",
-                self.addrs.id,
-                self.log_tail()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let what = format!("seeing {n} members");
+        self.until(
+            &what,
+            Duration::from_secs(30),
+            Duration::from_millis(100),
+            || async { self.metric("baton_cluster_members").await == Some(n as f64) },
+        )
+        .await;
     }
 
     /// The value of an unlabelled metric, or the sum over a labelled one.

@@ -23,6 +23,19 @@ impl Principal {
         self.user == user || self.scopes.contains(Scope::ServiceRead)
     }
 
+    /// The session identity of this token's `device` (which the caller has
+    /// checked is this token's device claim): what a device session may do.
+    pub fn device_identity(&self, device: String) -> baton_actors::DeviceIdentity {
+        baton_actors::DeviceIdentity {
+            user: self.user.clone(),
+            device,
+            write_watchlist: self.has(Scope::WriteWatchlist),
+            write_preferences: self.has(Scope::WritePreferences),
+            playback_control: self.has(Scope::PlaybackControl),
+            jti: self.jti.clone(),
+        }
+    }
+
     /// Whether `scope` was granted.
     pub fn has(&self, scope: Scope) -> bool {
         self.scopes.contains(scope)

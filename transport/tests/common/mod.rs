@@ -10,7 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use baton_actors::{ActorConfig, Hub};
 use baton_crdt::{Hlc, LoggedOp, Op, UserDoc};
-use baton_store::{Store, StoreConfig, StoreOptions};
+use baton_store::sqlite_harness::temp_sqlite;
+use baton_store::Store;
 use baton_transport::auth::{AuthConfig, KeySource, Minter, Scope, Verifier};
 use baton_transport::{AppState, TransportConfig};
 use futures_util::{SinkExt, StreamExt};
@@ -72,8 +73,7 @@ impl TestServer {
 
     /// A node on a fresh SQLite file with a connection limit.
     pub async fn sqlite_with(cfg: ActorConfig, max_conn: usize) -> TestServer {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = sqlite_store(&dir).await;
+        let (store, dir) = temp_sqlite().await.expect("sqlite store opens");
         let mut server = Self::with_limits(store, cfg, TransportConfig::default(), max_conn).await;
         server._dir = Some(dir);
         server
@@ -105,8 +105,7 @@ impl TestServer {
 
     /// A node on a fresh SQLite file using `shared` (e.g. Redis).
     pub async fn sqlite_shared(cfg: ActorConfig, shared: baton_actors::Shared) -> TestServer {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = sqlite_store(&dir).await;
+        let (store, dir) = temp_sqlite().await.expect("sqlite store opens");
         let mut server =
             Self::with_shared(store, cfg, TransportConfig::default(), 10_000, shared).await;
         server._dir = Some(dir);
@@ -125,8 +124,7 @@ impl TestServer {
 
     /// A node on a fresh SQLite file that accepts cluster-internal requests.
     pub async fn clustered(forwarding: baton_transport::forward::Forwarding) -> TestServer {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = sqlite_store(&dir).await;
+        let (store, dir) = temp_sqlite().await.expect("sqlite store opens");
         let mut server = Self::with_forwarding(
             store,
             test_config(),
@@ -244,17 +242,6 @@ impl TestServer {
             let _ = tokio::time::timeout(WAIT, join).await;
         }
     }
-}
-
-pub async fn sqlite_store(dir: &tempfile::TempDir) -> Store {
-    Store::open(
-        &StoreConfig::Sqlite {
-            path: dir.path().join("baton.db"),
-        },
-        StoreOptions::default(),
-    )
-    .await
-    .expect("sqlite store opens")
 }
 
 /// Poll `check` every 20 ms for at most 10 s (for timer-driven behaviour
