@@ -42,9 +42,11 @@
 //! [`UserDoc::replay`] runs steps 1, 3 and 4 for a logged op (recovery), so
 //! `snapshot + replay(log after it)` rebuilds the live state.
 //!
-//! Housekeeping that is not an op (lease handoff and release, device
-//! retirement) changes the document outside the log: the actor persists a
-//! snapshot after it.
+//! Changes the server makes on its own (a device registering, a lease handoff
+//! or release, device retirement) are [`Control`] records, applied with
+//! [`UserDoc::apply_control`] as the next log version and logged like ops under
+//! the reserved replica [`SERVER_REPLICA`]: the actor announces them only once
+//! that record is durable, and replaying the log rebuilds them.
 
 mod content;
 mod context;
@@ -70,7 +72,7 @@ pub use orset::{EntryMeta, OrSet, OrSetDelta};
 pub use prefs::{Preferences, MAX_CHANGE_BATCH_BYTES};
 pub use uhlc;
 pub use user::{
-    DeviceInfo, DocStats, Lease, LoggedOp, Outcome, PlaybackEntry, Rules, UserDoc, WatchlistItem,
-    MAX_DEVICE_ID_LEN, RETIRED_REPLICA,
+    Control, DeviceInfo, DocStats, Lease, LoggedControl, LoggedOp, Outcome, PlaybackEntry, Rules,
+    UserDoc, WatchlistItem, MAX_DEVICE_ID_LEN, RETIRED_REPLICA, SERVER_REPLICA,
 };
 pub use vv::VersionVector;

@@ -2,6 +2,8 @@
 //! actor wraps. See the crate docs for how an op flows through `apply`.
 
 mod apply;
+mod control;
+pub use control::{Control, LoggedControl, SERVER_REPLICA};
 pub use apply::MAX_DEVICE_ID_LEN;
 mod devices;
 mod lease;

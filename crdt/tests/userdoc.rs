@@ -7,7 +7,7 @@ use baton_crdt::automerge::transaction::Transactable;
 use baton_crdt::automerge::ROOT;
 use baton_crdt::uhlc::NTP64;
 use baton_crdt::{
-    ContentId, DeviceInfo, Dot, Hlc, Lease, LoggedOp, Op, Outcome, PlayState, Preferences, Rules,
+    Control, ContentId, DeviceInfo, Dot, Hlc, Lease, LoggedOp, Op, Outcome, PlayState, Preferences, Rules,
     UserDoc, B64, RETIRED_REPLICA,
 };
 
@@ -263,16 +263,26 @@ fn lease_rules() {
         play("phone", "m:1", 10_000, PlayState::Ended, 6),
     );
     assert_eq!(doc.lease(), None);
-    // Server-side handoff and release.
+    // Server-side handoff and release are control records.
+    let to_tv = doc.lease_move_to("tv");
     assert_eq!(
-        doc.handoff_lease("tv"),
-        Lease {
-            device: "tv".into(),
+        to_tv,
+        Control::LeaseMove {
+            to: "tv".into(),
             token: 3
         }
     );
-    assert!(!doc.release_lease("phone"));
-    assert!(doc.release_lease("tv"));
+    doc.apply_control(&to_tv, 0).expect("handoff");
+    assert_eq!(
+        doc.lease(),
+        Some(&Lease {
+            device: "tv".into(),
+            token: 3
+        })
+    );
+    assert_eq!(doc.lease_release_by("phone"), None);
+    let release = doc.lease_release_by("tv").expect("tv holds it");
+    doc.apply_control(&release, 0).expect("release");
     let (_, lease) = ok(
         &mut doc,
         "web",
@@ -452,8 +462,13 @@ fn retirement_restamps_dots_and_old_observations_still_remove() {
     doc.touch_device("phone", 900);
 
     // Phone is online (kept); old-tv has been silent for 1000 ms.
-    let retired = doc.retire_stale_devices(1_000, 1_000, &["phone"]);
+    let retired = doc.stale_devices(1_000, 1_000, &["phone"]);
     assert_eq!(retired, vec!["old-tv".to_string()]);
+    let before = doc.version();
+    let logged = doc
+        .apply_control(&Control::RetireDevices { devices: retired }, 1_000)
+        .expect("retire");
+    assert_eq!(logged.version, before + 1, "a retirement is the next log version");
     assert!(!doc.is_known("old-tv"));
     assert_eq!(doc.vv().get("old-tv"), 0);
     assert_eq!(doc.lease(), None, "a retired holder loses the lease");
@@ -500,5 +515,5 @@ fn retirement_restamps_dots_and_old_observations_still_remove() {
     ok(&mut doc, "old-tv", add("m:9", vec![]));
     assert!(doc.watchlist_set().contains("m:9"));
     // Nothing retires a device that is kept online or recently seen.
-    assert!(doc.retire_stale_devices(1_500, 1_000, &[]).is_empty());
+    assert!(doc.stale_devices(1_500, 1_000, &[]).is_empty());
 }

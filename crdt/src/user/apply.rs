@@ -192,7 +192,7 @@ impl UserDoc {
 }
 
 /// Device ids: 1..=128 bytes, not starting with `~` (reserved replicas).
-fn check_device(device: &str) -> Result<(), CrdtError> {
+pub(super) fn check_device(device: &str) -> Result<(), CrdtError> {
     if device.is_empty() || device.len() > MAX_DEVICE_ID_LEN || device.starts_with('~') {
         return Err(CrdtError::InvalidOp {
             reason: format!(

@@ -31,32 +31,28 @@ impl UserDoc {
         self.devices.contains_key(device) || self.vv.get(device) > 0
     }
 
-    /// Causal-stability housekeeping. Every registered device not in `keep`
-    /// and unseen for at least `retire_after_ms` is retired: its registry
-    /// entry and version-vector entry are dropped, its live watchlist dots
-    /// are re-stamped as dots of [`RETIRED_REPLICA`] (so no dot references
-    /// it any more), and a lease it holds is released. Later ops that name
-    /// the old dots in `observed` still reach the re-stamped ones.
-    ///
-    /// A retired device that comes back starts again at seq 1 (it gets
-    /// `seq_gap {expected: 1}` otherwise). Not an op: persist a snapshot
-    /// after it. Returns the retired ids.
-    pub fn retire_stale_devices(
-        &mut self,
-        now_ms: u64,
-        retire_after_ms: u64,
-        keep: &[&str],
-    ) -> Vec<String> {
-        let stale: Vec<String> = self
-            .devices
+    /// Causal-stability housekeeping: the registered devices not in `keep` and
+    /// unseen for at least `retire_after_ms`. Retire them by applying
+    /// [`super::Control::RetireDevices`], so the retirement is logged.
+    pub fn stale_devices(&self, now_ms: u64, retire_after_ms: u64, keep: &[&str]) -> Vec<String> {
+        self.devices
             .iter()
             .filter(|(id, info)| {
                 now_ms.saturating_sub(info.last_seen_ms) >= retire_after_ms
                     && !keep.contains(&id.as_str())
             })
             .map(|(id, _)| id.clone())
-            .collect();
-        for id in &stale {
+            .collect()
+    }
+
+    /// Retires `devices`: each one's registry entry and version-vector entry
+    /// are dropped, its live watchlist dots are re-stamped as dots of
+    /// [`RETIRED_REPLICA`] (so no dot references it any more), and a lease it
+    /// holds is released. Later ops that name the old dots in `observed` still
+    /// reach the re-stamped ones. A retired device that comes back starts again
+    /// at seq 1 (it gets `seq_gap {expected: 1}` otherwise).
+    pub(super) fn retire_devices(&mut self, devices: &[String]) {
+        for id in devices {
             self.devices.remove(id);
             self.vv.remove(id);
             self.release_lease(id);
@@ -72,6 +68,5 @@ impl UserDoc {
             let top = self.watchlist.context().vv().get(RETIRED_REPLICA);
             self.vv.observe(RETIRED_REPLICA, top);
         }
-        stale
     }
 }

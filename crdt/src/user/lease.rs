@@ -15,15 +15,10 @@ impl UserDoc {
         self.lease_token
     }
 
-    /// Moves the lease to `to` with a fresh token (handoff initiated by the
-    /// server, e.g. "play on TV"). Not an op: persist a snapshot after it.
-    pub fn handoff_lease(&mut self, to: &str) -> Lease {
-        self.grant(to)
-    }
-
-    /// Releases the lease if `device` holds it (socket closed, ...). Returns
-    /// whether it did. Not an op: persist a snapshot after it.
-    pub fn release_lease(&mut self, device: &str) -> bool {
+    /// Releases the lease if `device` holds it. Returns whether it did.
+    /// Reached through [`super::Control::LeaseRelease`], an ended playback op
+    /// or retirement, all of them logged.
+    pub(super) fn release_lease(&mut self, device: &str) -> bool {
         if self.lease.as_ref().is_some_and(|l| l.device == device) {
             self.lease = None;
             true
@@ -66,13 +61,12 @@ impl UserDoc {
         }
     }
 
-    fn grant(&mut self, to: &str) -> Lease {
+    fn grant(&mut self, to: &str) {
         self.lease_token += 1;
         let lease = Lease {
             device: to.to_owned(),
             token: self.lease_token,
         };
-        self.lease = Some(lease.clone());
-        lease
+        self.lease = Some(lease);
     }
 }
