@@ -3,8 +3,8 @@
 
 mod apply;
 mod control;
-pub use control::{Control, LoggedControl, SERVER_REPLICA};
 pub use apply::MAX_DEVICE_ID_LEN;
+pub use control::{Control, LoggedControl, SERVER_REPLICA};
 mod devices;
 mod lease;
 mod snapshot;

@@ -21,7 +21,9 @@ fn apply(doc: &mut UserDoc, change: &Control) -> LoggedControl {
 #[test]
 fn registration_is_logged_only_when_the_description_changes() {
     let mut doc = UserDoc::new();
-    let reg = doc.registration("tv", info("tv", "Living room")).expect("new device");
+    let reg = doc
+        .registration("tv", info("tv", "Living room"))
+        .expect("new device");
     let logged = apply(&mut doc, &reg);
     assert_eq!(logged.version, 1);
     assert!(doc.is_known("tv"));

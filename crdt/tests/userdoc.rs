@@ -7,8 +7,8 @@ use baton_crdt::automerge::transaction::Transactable;
 use baton_crdt::automerge::ROOT;
 use baton_crdt::uhlc::NTP64;
 use baton_crdt::{
-    Control, ContentId, DeviceInfo, Dot, Hlc, Lease, LoggedOp, Op, Outcome, PlayState, Preferences, Rules,
-    UserDoc, B64, RETIRED_REPLICA,
+    ContentId, Control, DeviceInfo, Dot, Hlc, Lease, LoggedOp, Op, Outcome, PlayState, Preferences,
+    Rules, UserDoc, B64, RETIRED_REPLICA,
 };
 
 const NOW: NTP64 = NTP64(1_000 << 32);
@@ -468,7 +468,11 @@ fn retirement_restamps_dots_and_old_observations_still_remove() {
     let logged = doc
         .apply_control(&Control::RetireDevices { devices: retired }, 1_000)
         .expect("retire");
-    assert_eq!(logged.version, before + 1, "a retirement is the next log version");
+    assert_eq!(
+        logged.version,
+        before + 1,
+        "a retirement is the next log version"
+    );
     assert!(!doc.is_known("old-tv"));
     assert_eq!(doc.vv().get("old-tv"), 0);
     assert_eq!(doc.lease(), None, "a retired holder loses the lease");

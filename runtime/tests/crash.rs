@@ -2,79 +2,17 @@
 //! on the same store, and find every acknowledged op there. Run on SQLite and
 //! on a real Postgres server started by the test.
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use std::process::Child;
+use std::time::Duration;
 
 use baton_store::pg_harness::PgHarness;
+use common::{free_port, start, token, wait_ready};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-
-const BIN: &str = env!("CARGO_BIN_EXE_baton");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn command(data: &Path, port: u16, db: Option<&str>) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env("BATON_LISTEN", format!("127.0.0.1:{port}"))
-        .env("BATON_DATA_DIR", data)
-        .env("BATON_LIMITS__RATE_LIMIT_EVENTS", "100000")
-        .env("BATON_LOG__FILTER", "warn");
-    match db {
-        Some(url) => cmd.env("BATON_DATABASE_URL", url),
-        None => cmd.env_remove("BATON_DATABASE_URL"),
-    };
-    cmd
-}
-
-fn start(data: &Path, port: u16, db: Option<&str>) -> Child {
-    command(data, port, db)
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("baton starts")
-}
-
-async fn wait_ready(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/health/ready")).await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "node on {port} not ready in 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn token(data: &Path, port: u16, db: Option<&str>, user: &str, device: &str) -> String {
-    let out = command(data, port, db)
-        .args(["token", "--user", user, "--device", device])
-        .output()
-        .expect("baton token runs");
-    assert!(
-        out.status.success(),
-        "token: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf8")
-        .trim()
-        .to_owned()
-}
 
 /// Send `n` adds (in windows of 32 unacknowledged ops) and return the acked
 /// (seq, content) pairs seen before the process is killed.

@@ -10,6 +10,7 @@ use baton_crdt::{Rules, UserDoc};
 use baton_store::Store;
 use ractor::{Actor, ActorProcessingErr, ActorRef};
 
+use super::announce::{Announce, Joining};
 use super::catch_up::CatchUpWindow;
 use super::commit::CommitPipeline;
 use super::msg::UserMsg;
@@ -59,6 +60,10 @@ pub(crate) struct UserState {
     pub(crate) deferred: Vec<Deferred>,
     pub(crate) snapshot_version: u64,
     pub(crate) snapshot_due: bool,
+    /// A background snapshot save is running (at most one per user).
+    pub(crate) snapshot_saving: bool,
+    /// The lease as of the last durable record: what devices are told.
+    pub(crate) durable_lease: crate::protocol::LeaseView,
     pub(crate) bucket: TokenBucket,
     pub(crate) idle_since: Instant,
     pub(crate) shutdown: Option<ractor::RpcReplyPort<()>>,
@@ -112,7 +117,8 @@ impl Actor for UserActor {
             .record(started.elapsed().as_secs_f64());
         metrics::gauge!("baton_user_actors").increment(1.0);
         let now = Instant::now();
-        Ok(UserState {
+        let durable_lease = super::announce::lease_of(&doc);
+        let mut state = UserState {
             user: args.user,
             doc,
             rules: Rules {
@@ -125,13 +131,26 @@ impl Actor for UserActor {
             snapshot_version,
             // A warm start's snapshot is not in the store under this claim yet.
             snapshot_due: warm,
+            snapshot_saving: false,
+            durable_lease,
             bucket: TokenBucket::new(self.cfg.rate_limit_events, self.cfg.rate_limit_window, now),
             idle_since: now,
             shutdown: None,
             release: None,
             epoch,
             personal,
-        })
+        };
+        self.release_offline_holder(&mut state);
+        Ok(state)
+    }
+
+    async fn post_start(
+        &self,
+        myself: ActorRef<UserMsg>,
+        state: &mut UserState,
+    ) -> Result<(), ActorProcessingErr> {
+        self.submit(&myself, state);
+        Ok(())
     }
 
     async fn handle(
@@ -154,8 +173,14 @@ impl Actor for UserActor {
                     link.close(CloseCode::Moved);
                     let _ = reply.send(Ok(()));
                 } else {
-                    let result = self.attach(state, device, conn, link, hello, vv);
-                    let _ = reply.send(result);
+                    let joining = Joining {
+                        device,
+                        conn,
+                        link,
+                        vv,
+                        reply,
+                    };
+                    self.attach(state, joining, hello);
                 }
             }
             UserMsg::Detach { device, conn } => self.detach(state, &device, conn),
@@ -216,6 +241,7 @@ impl Actor for UserActor {
                 state.release = Some(reply);
             }
             UserMsg::SnapshotSaved(version, ok) => {
+                state.snapshot_saving = false;
                 if !ok && state.snapshot_version == version {
                     state.snapshot_version = 0;
                     state.snapshot_due = true;
@@ -240,6 +266,9 @@ impl Actor for UserActor {
                 state.shutdown = Some(reply);
             }
         }
+        // Records staged by any message (a registration, a lease move or
+        // release) go to the store now.
+        self.submit(&myself, state);
         self.when_idle(&myself, state).await;
         Ok(())
     }
@@ -258,6 +287,24 @@ impl Actor for UserActor {
 }
 
 impl UserActor {
+    /// The protocol's rule "the holder going offline releases the lease", at
+    /// activation: no device is connected yet, so a lease recovered from the
+    /// store (its holder was connected to the process that stopped) is released
+    /// by a logged record. The holder takes it again with its next `playing`,
+    /// under a new token.
+    fn release_offline_holder(&self, state: &mut UserState) {
+        let Some(holder) = state.doc.lease().map(|l| l.device.clone()) else {
+            return;
+        };
+        if let Some(release) = state.doc.lease_release_by(&holder) {
+            let released = Announce::Lease(crate::protocol::LeaseView {
+                holder: None,
+                token: state.doc.lease_token(),
+            });
+            let _ = self.stage_control(state, &release, released);
+        }
+    }
+
     fn idle_expired(&self, state: &UserState) -> bool {
         state.devices.is_empty()
             && state.commits.is_idle()

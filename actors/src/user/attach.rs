@@ -5,11 +5,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use baton_crdt::{hlc_id_for, DeviceInfo, Hlc, VersionVector};
 use bytes::Bytes;
-use ractor::ActorRef;
 
 use super::actor::{Attached, Deferred, UserActor, UserState};
-use super::msg::UserMsg;
-use crate::link::DeviceLink;
+use super::announce::{Announce, Joining};
 use crate::protocol::{
     CloseCode, DeviceHello, ErrorFrame, LeaseView, Limits, ResumeMode, ServerFrame, Welcome,
     PROTOCOL_VERSION,
@@ -23,43 +21,62 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 impl UserActor {
-    /// Register a device connection, queue `welcome` and its catch-up.
-    pub(crate) fn attach(
-        &self,
-        state: &mut UserState,
-        device: String,
-        conn: u64,
-        link: DeviceLink,
-        hello: DeviceHello,
-        vv: VersionVector,
-    ) -> Result<(), ErrorFrame> {
-        if !state.doc.is_known(&device)
-            && state.doc.devices().len() >= self.cfg.max_devices_per_user
+    /// A device finished its `hello`. A device that is new, or describes itself
+    /// differently, is registered by a control record first: its `welcome` (and
+    /// the `presence` that shows it to the others) waits for that record's
+    /// commit, so no device hears of a registration a crash could take back.
+    /// `reply` is answered once `welcome` is queued (or with the refusal).
+    pub(crate) fn attach(&self, state: &mut UserState, joining: Joining, hello: DeviceHello) {
+        let device = joining.device.as_str();
+        if !state.doc.is_known(device) && state.doc.devices().len() >= self.cfg.max_devices_per_user
         {
-            return Err(ErrorFrame::new(
+            let _ = joining.reply.send(Err(ErrorFrame::new(
                 "too_many_devices",
                 format!(
                     "a user may register at most {} devices",
                     self.cfg.max_devices_per_user
                 ),
-            ));
+            )));
+            return;
         }
         let now = now_ms();
         let first_seen_ms = state
             .doc
             .devices()
-            .get(&device)
+            .get(device)
             .map_or(now, |d| d.first_seen_ms);
-        state.doc.register_device(
-            &device,
-            DeviceInfo {
-                kind: hello.kind,
-                name: hello.name,
-                capabilities: hello.capabilities,
-                first_seen_ms,
-                last_seen_ms: now,
-            },
-        );
+        let info = DeviceInfo {
+            kind: hello.kind,
+            name: hello.name,
+            capabilities: hello.capabilities,
+            first_seen_ms,
+            last_seen_ms: now,
+        };
+        let Some(change) = state.doc.registration(device, info) else {
+            state.doc.touch_device(device, now);
+            self.welcome(state, joining);
+            return;
+        };
+        if let Err(Announce::Welcome(joining)) =
+            self.stage_control(state, &change, Announce::Welcome(Box::new(joining)))
+        {
+            let _ = joining.reply.send(Err(ErrorFrame::new(
+                "invalid_frame",
+                "this device cannot be registered",
+            )));
+        }
+    }
+
+    /// The device's registration is durable (or needed none): make it live,
+    /// queue `welcome` and its catch-up, show it to the others.
+    pub(crate) fn welcome(&self, state: &mut UserState, joining: Joining) {
+        let Joining {
+            device,
+            conn,
+            link,
+            vv,
+            reply,
+        } = joining;
         if let Some(old) = state.devices.insert(
             device.clone(),
             Attached {
@@ -92,8 +109,10 @@ impl UserActor {
             user: state.user.clone(),
             device: device.clone(),
             version: committed_version(state),
+            // Only durable state: a resend of an op still in flight is acked
+            // when its commit lands.
+            next_seq: committed.get(&device) + 1,
             vv: committed,
-            next_seq: state.doc.next_seq(&device),
             hlc_id: hlc_id_for(&device).to_string(),
             server_time: Hlc(self.clock.new_timestamp()),
             resume: if deltas.is_some() {
@@ -102,7 +121,7 @@ impl UserActor {
                 ResumeMode::Snapshot
             },
             reset,
-            lease: lease_view(state),
+            lease: state.durable_lease.clone(),
             limits: self.limits(),
         }));
         link.push_catch_up(Bytes::from(welcome.to_text()));
@@ -128,7 +147,7 @@ impl UserActor {
             }
         }
         self.broadcast_presence(state);
-        Ok(())
+        let _ = reply.send(Ok(()));
     }
 
     /// A connection ended. Only the device's current connection counts.
@@ -138,134 +157,17 @@ impl UserActor {
         }
         state.devices.remove(device);
         state.doc.touch_device(device, now_ms());
-        if state.doc.release_lease(device) {
-            self.broadcast_lease(state);
-            state.snapshot_due = true;
+        if let Some(release) = state.doc.lease_release_by(device) {
+            let released = Announce::Lease(LeaseView {
+                holder: None,
+                token: state.doc.lease_token(),
+            });
+            let _ = self.stage_control(state, &release, released);
         }
         if state.devices.is_empty() {
             state.idle_since = std::time::Instant::now();
         }
         self.broadcast_presence(state);
-    }
-
-    /// Queue a chunked snapshot of the (durable) document, then `synced`.
-    /// Runs only when no commit is in flight.
-    pub(crate) fn send_snapshot(&self, state: &UserState, device: &str, conn: u64) {
-        let Some(dev) = state.devices.get(device).filter(|d| d.conn == conn) else {
-            return;
-        };
-        let text = match state.doc.to_snapshot_bytes().map(String::from_utf8) {
-            Ok(Ok(text)) => text,
-            Ok(Err(e)) => {
-                let _ = dev.link.push_frame(&ServerFrame::Error(ErrorFrame::new(
-                    "internal",
-                    e.to_string(),
-                )));
-                return;
-            }
-            Err(e) => {
-                let _ = dev.link.push_frame(&ServerFrame::Error(ErrorFrame::new(
-                    "internal",
-                    e.to_string(),
-                )));
-                return;
-            }
-        };
-        let chunks = chunk_utf8(&text, self.cfg.snapshot_chunk_bytes);
-        let total = u32::try_from(chunks.len()).unwrap_or(u32::MAX);
-        let version = state.doc.version();
-        for (index, data) in chunks.into_iter().enumerate() {
-            let frame = ServerFrame::SnapshotChunk {
-                version,
-                index: u32::try_from(index).unwrap_or(u32::MAX),
-                total,
-                data: data.to_owned(),
-            };
-            dev.link.push_catch_up(Bytes::from(frame.to_text()));
-        }
-        dev.link
-            .push_catch_up(Bytes::from(ServerFrame::Synced { version }.to_text()));
-    }
-
-    /// Save a snapshot in the background when enough ops accumulated (or
-    /// the lease moved). Only called when the pipeline is idle.
-    pub(crate) fn maybe_snapshot(&self, myself: &ActorRef<UserMsg>, state: &mut UserState) {
-        let version = state.doc.version();
-        let due = version.saturating_sub(state.snapshot_version) >= self.cfg.snapshot_every_ops;
-        if !(due || state.snapshot_due) {
-            return;
-        }
-        self.retire(state);
-        let Ok(bytes) = state.doc.to_snapshot_bytes() else {
-            return;
-        };
-        state.snapshot_version = version;
-        state.snapshot_due = false;
-        record_size(state, bytes.len());
-        let store = self.store.clone();
-        let user = state.user.clone();
-        let keep_after = version.saturating_sub(self.cfg.log_retention_ops);
-        let me = myself.clone();
-        let epoch = state.epoch;
-        tokio::spawn(async move {
-            let ok = match store.save_snapshot(&user, version, epoch, &bytes).await {
-                Ok(()) => {
-                    if keep_after > 0 {
-                        let _ = store.compact(&user, keep_after).await;
-                    }
-                    true
-                }
-                Err(e) if e.is_stale_writer() => {
-                    let _ = me.cast(UserMsg::Fenced);
-                    false
-                }
-                Err(e) => {
-                    tracing::warn!(user, error = %e, "snapshot save failed");
-                    false
-                }
-            };
-            let _ = me.cast(UserMsg::SnapshotSaved(version, ok));
-        });
-    }
-
-    /// Save a snapshot now if anything changed since the last one (before
-    /// passivation and shutdown). Only called when the pipeline is idle.
-    pub(crate) async fn save_snapshot_now(&self, state: &mut UserState) {
-        if state.doc.version() <= state.snapshot_version && !state.snapshot_due {
-            return;
-        }
-        if let Ok(bytes) = state.doc.to_snapshot_bytes() {
-            match self
-                .store
-                .save_snapshot(&state.user, state.doc.version(), state.epoch, &bytes)
-                .await
-            {
-                Ok(()) => {
-                    state.snapshot_version = state.doc.version();
-                    state.snapshot_due = false;
-                }
-                Err(e) => tracing::warn!(user = %state.user, error = %e, "snapshot save failed"),
-            }
-        }
-    }
-
-    /// Causal-stability housekeeping: retire devices gone longer than the
-    /// configured time, so per-user metadata does not grow with every device
-    /// ever seen. Runs just before a snapshot, which then records it.
-    fn retire(&self, state: &mut UserState) {
-        let online: Vec<&str> = state.devices.keys().map(String::as_str).collect();
-        let retire_after =
-            u64::try_from(self.cfg.retire_devices_after.as_millis()).unwrap_or(u64::MAX);
-        let retired = state
-            .doc
-            .retire_stale_devices(now_ms(), retire_after, &online);
-        if !retired.is_empty() {
-            metrics::counter!("baton_devices_retired_total").increment(retired.len() as u64);
-            state.window = super::catch_up::CatchUpWindow::new(
-                state.doc.vv().clone(),
-                self.cfg.log_retention_ops as usize,
-            );
-        }
     }
 
     pub(crate) fn limits(&self) -> Limits {
@@ -291,7 +193,7 @@ pub(crate) fn committed_vv(state: &UserState) -> VersionVector {
         .collect();
     for p in state
         .commits
-        .uncommitted()
+        .uncommitted_ops()
         .collect::<Vec<_>>()
         .into_iter()
         .rev()
@@ -312,39 +214,6 @@ pub(crate) fn committed_version(state: &UserState) -> u64 {
     state.doc.version() - state.commits.uncommitted().count() as u64
 }
 
-pub(crate) fn lease_view(state: &UserState) -> LeaseView {
-    match state.doc.lease() {
-        Some(l) => LeaseView {
-            holder: Some(l.device.clone()),
-            token: l.token,
-        },
-        None => LeaseView {
-            holder: None,
-            token: state.doc.lease_token(),
-        },
-    }
-}
-
-/// Split text into pieces of at most `max` bytes on character boundaries.
-pub(crate) fn chunk_utf8(text: &str, max: usize) -> Vec<&str> {
-    let max = max.max(4);
-    let mut out = Vec::new();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let mut end = rest.len().min(max);
-        while !rest.is_char_boundary(end) {
-            end -= 1;
-        }
-        let (head, tail) = rest.split_at(end);
-        out.push(head);
-        rest = tail;
-    }
-    if out.is_empty() {
-        out.push("");
-    }
-    out
-}
-
 /// `vv` with the device's own entry lowered to what the server has committed.
 fn without_own_ops(vv: &VersionVector, device: &str, committed: u64) -> VersionVector {
     let mut out = VersionVector::new();
@@ -355,13 +224,4 @@ fn without_own_ops(vv: &VersionVector, device: &str, committed: u64) -> VersionV
         }
     }
     out
-}
-
-/// Per-user visibility: size figures as histograms (per-user labels would
-/// explode cardinality; `/v1/admin/users/{user}/stats` reads one user).
-fn record_size(state: &UserState, snapshot_bytes: usize) {
-    metrics::histogram!("baton_user_state_bytes").record(snapshot_bytes as f64);
-    metrics::histogram!("baton_user_vv_width").record(state.doc.vv().len() as f64);
-    metrics::histogram!("baton_user_catch_up_window_ops").record(state.window.len() as f64);
-    metrics::histogram!("baton_user_live_devices").record(state.devices.len() as f64);
 }

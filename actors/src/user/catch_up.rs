@@ -1,9 +1,11 @@
 //! Activation from the store, and the in-memory window of recent committed
-//! ops from which reconnecting devices are served deltas.
+//! ops from which reconnecting devices are served deltas. The log holds device
+//! ops and the server's control records (device `~server`); both are replayed,
+//! only ops enter the window.
 
 use std::collections::{BTreeMap, VecDeque};
 
-use baton_crdt::{LoggedOp, UserDoc, VersionVector};
+use baton_crdt::{Control, LoggedOp, UserDoc, VersionVector, SERVER_REPLICA};
 use baton_store::{LogEntry, Store};
 
 use crate::error::ActorError;
@@ -61,6 +63,19 @@ impl CatchUpWindow {
     }
 }
 
+/// True for a control record (logged by the server, not a device).
+fn is_control(entry: &LogEntry) -> bool {
+    entry.device == SERVER_REPLICA
+}
+
+/// Decode a stored control record.
+fn decode_control(user: &str, entry: &LogEntry) -> Result<Control, ActorError> {
+    serde_json::from_slice(&entry.payload).map_err(|e| ActorError::Corrupt {
+        user: user.to_owned(),
+        detail: format!("control record {}: {e}", entry.version),
+    })
+}
+
 /// Decode a stored log entry into the op it records.
 pub(crate) fn decode(user: &str, entry: &LogEntry) -> Result<LoggedOp, ActorError> {
     let op = serde_json::from_slice(&entry.payload).map_err(|e| ActorError::Corrupt {
@@ -100,6 +115,13 @@ pub(crate) async fn load(
         let from = snapshot_version.saturating_sub(retention);
         let mut entries = store.log_since(user, from, retention as usize).await?;
         entries.retain(|e| e.version <= snapshot_version);
+        // A retirement rewrote the version vector: the window starts after it.
+        if let Some(last) = entries.iter().rposition(|e| {
+            is_control(e) && matches!(decode_control(user, e), Ok(Control::RetireDevices { .. }))
+        }) {
+            entries.drain(..=last);
+        }
+        entries.retain(|e| !is_control(e));
         entries
     } else {
         Vec::new()
@@ -113,7 +135,7 @@ pub(crate) async fn load(
 }
 
 /// Replay log entries that follow `doc` (contiguous versions) into it and the
-/// window; a gap or an op that does not apply is corruption.
+/// window; a gap or a record that does not apply is corruption.
 fn replay_tail(
     user: &str,
     doc: &mut UserDoc,
@@ -130,6 +152,19 @@ fn replay_tail(
                     entry.version
                 ),
             });
+        }
+        if is_control(entry) {
+            let change = decode_control(user, entry)?;
+            let at_ms = u64::try_from(entry.at_ms).unwrap_or(0);
+            doc.apply_control(&change, at_ms)
+                .map_err(|e| ActorError::Corrupt {
+                    user: user.to_owned(),
+                    detail: format!("replay of control record {}: {e}", entry.version),
+                })?;
+            if let Control::RetireDevices { .. } = change {
+                *window = CatchUpWindow::new(doc.vv().clone(), window.cap);
+            }
+            continue;
         }
         let op = decode(user, entry)?;
         doc.replay(&op).map_err(|e| ActorError::Corrupt {
@@ -171,7 +206,7 @@ pub(crate) async fn load_warm(
 /// to `seq - 1`.
 pub(crate) fn vv_before(vv: &VersionVector, entries: &[LogEntry]) -> VersionVector {
     let mut map: BTreeMap<String, u64> = vv.iter().map(|(d, s)| (d.to_owned(), s)).collect();
-    for entry in entries.iter().rev() {
+    for entry in entries.iter().rev().filter(|e| !is_control(e)) {
         map.insert(entry.device.clone(), entry.seq.saturating_sub(1));
     }
     let mut out = VersionVector::new();

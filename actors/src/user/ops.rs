@@ -3,11 +3,10 @@
 use std::time::Instant;
 
 use baton_crdt::{Op, Outcome};
-use baton_store::LogEntry;
 use bytes::Bytes;
 
 use super::actor::{UserActor, UserState};
-use super::commit::Pending;
+use super::commit::StagedOp;
 use crate::device::count_error;
 use crate::protocol::{ErrorFrame, ServerFrame};
 
@@ -66,24 +65,20 @@ impl UserActor {
             .doc
             .apply(device, seq, op, *now.get_time(), &state.rules)
         {
-            Ok(Outcome::Duplicate { version }) => {
+            Ok(Outcome::Duplicate { .. }) => {
                 metrics::counter!("baton_ops_duplicate_total").increment(1);
                 // A resend of an op that is applied but not yet durable: its
                 // ack must wait for the commit, on the connection asking now.
-                let waiting = state
-                    .commits
-                    .inflight
-                    .iter_mut()
-                    .chain(state.commits.pending.iter_mut())
-                    .find(|p| p.op.device == device && p.op.seq == seq);
-                if let Some(pending) = waiting {
+                if let Some(pending) = state.commits.uncommitted_op_mut(device, seq) {
                     pending.conn = conn;
                     return;
                 }
                 if let Some(link) = &link {
+                    // The watermark is the durable version, not the document's
+                    // (which may hold other devices' ops still in flight).
                     let _ = link.push_frame(&ServerFrame::Ack {
                         seq,
-                        version,
+                        version: super::attach::committed_version(state),
                         duplicate: true,
                     });
                     link.op_done();
@@ -93,7 +88,7 @@ impl UserActor {
                 // Grants, takes and releases (an `ended` from the holder) all
                 // show as a change of the lease.
                 let lease = (state.doc.lease() != lease_before.as_ref())
-                    .then(|| super::attach::lease_view(state));
+                    .then(|| super::announce::lease_of(&state.doc));
                 let payload = match serde_json::to_vec(&logged.op) {
                     Ok(p) => p,
                     Err(e) => {
@@ -101,23 +96,19 @@ impl UserActor {
                         return;
                     }
                 };
-                let entry = LogEntry {
-                    user: state.user.clone(),
-                    version: logged.version,
-                    device: device.to_owned(),
-                    seq,
-                    at_ms: i64::try_from(logged.at_ms).unwrap_or(i64::MAX),
-                    payload,
-                };
                 let delta = Bytes::from(ServerFrame::Delta(logged.clone()).to_text());
-                state.commits.pending.push(Pending {
-                    entry,
-                    op: logged,
-                    delta,
-                    conn,
-                    received,
-                    lease,
-                });
+                let user = state.user.clone();
+                state.commits.push_op(
+                    &user,
+                    StagedOp {
+                        op: logged,
+                        delta,
+                        conn,
+                        received,
+                        lease,
+                    },
+                    payload,
+                );
             }
             Err(err) => {
                 let mut frame = ErrorFrame::new(err.code(), err.to_string()).for_seq(seq);

@@ -1,12 +1,13 @@
 //! Presence (who is online, doing what), the active-player lease, and handoff.
 
-use baton_crdt::ContentId;
+use baton_crdt::{ContentId, Control};
 use bytes::Bytes;
 
 use super::actor::{UserActor, UserState};
-use super::attach::{lease_view, now_ms};
+use super::announce::{Announce, HandoffDone};
+use super::attach::now_ms;
 use crate::observer::ControlEvent;
-use crate::protocol::{Activity, HandoffOutcome, PresenceEntry, ServerFrame};
+use crate::protocol::{Activity, HandoffOutcome, LeaseView, PresenceEntry, ServerFrame};
 
 impl UserActor {
     pub(crate) fn heartbeat(
@@ -38,19 +39,10 @@ impl UserActor {
         }
     }
 
-    pub(crate) fn broadcast_lease(&self, state: &UserState) {
-        let lease = lease_view(state);
-        if let Some(obs) = &self.observer {
-            obs.control(&state.user, ControlEvent::Lease(lease.clone()));
-        }
-        let frame = Bytes::from(ServerFrame::Lease(lease).to_text());
-        for dev in state.devices.values() {
-            let _ = dev.link.push(frame.clone());
-        }
-    }
-
-    /// Move playback from `device` to `target`: the target gets
-    /// `playback_control` and the lease; the source gets the outcome.
+    /// Move playback from `device` to `target`: the lease move is logged,
+    /// and once it is durable the target gets `playback_control` and the
+    /// lease, everyone the `lease`, the source `handoff_result`. Outcomes
+    /// that move nothing are answered at once.
     pub(crate) fn handoff(
         &self,
         state: &mut UserState,
@@ -67,32 +59,29 @@ impl UserActor {
         } else if !state.devices.contains_key(target) {
             HandoffOutcome::TargetOffline
         } else {
-            HandoffOutcome::Delivered
-        };
-        if outcome == HandoffOutcome::Delivered {
-            let lease = state.doc.handoff_lease(target);
-            state.snapshot_due = true;
-            let control = ServerFrame::PlaybackControl {
-                request_id: request_id.clone(),
+            let change = state.doc.lease_move_to(target);
+            let Control::LeaseMove { token, .. } = change else {
+                return;
+            };
+            let done = HandoffDone {
                 from: device.to_owned(),
+                request_id: request_id.clone(),
+                target: target.to_owned(),
                 content,
                 position_ms,
-                lease: lease.token,
+                lease: LeaseView {
+                    holder: Some(target.to_owned()),
+                    token,
+                },
             };
-            if let Some(dev) = state.devices.get(target) {
-                let _ = dev.link.push_frame(&control);
+            if self
+                .stage_control(state, &change, Announce::Handoff(Box::new(done)))
+                .is_ok()
+            {
+                return;
             }
-            if let Some(obs) = &self.observer {
-                obs.control(
-                    &state.user,
-                    ControlEvent::Handoff {
-                        target: target.to_owned(),
-                        frame: control,
-                    },
-                );
-            }
-            self.broadcast_lease(state);
-        }
+            HandoffOutcome::TargetOffline
+        };
         metrics::counter!("baton_handoffs_total", "outcome" => format!("{outcome:?}")).increment(1);
         if let Some(dev) = state.devices.get(device) {
             let _ = dev.link.push_frame(&ServerFrame::HandoffResult {

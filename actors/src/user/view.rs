@@ -5,7 +5,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::actor::UserState;
-use super::attach::lease_view;
 use super::presence::presence;
 use crate::protocol::{LeaseView, PresenceEntry};
 
@@ -119,7 +118,7 @@ pub(crate) fn view(state: &UserState) -> UserView {
             .collect(),
         devices: presence(state),
         preferences: state.doc.preferences_json(),
-        lease: lease_view(state),
+        lease: state.durable_lease.clone(),
     }
 }
 
