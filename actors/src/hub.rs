@@ -239,7 +239,9 @@ impl Hub {
                 .users
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            users.get(user).and_then(|s| s.cell.get().map(|l| l.actor.clone()))
+            users
+                .get(user)
+                .and_then(|s| s.cell.get().map(|l| l.actor.clone()))
         }?;
         match actor
             .call(UserMsg::Release, Some(self.inner.cfg.call_timeout))
@@ -303,7 +305,11 @@ impl Hub {
 
     /// Stop a superseded actor and drop its slot.
     fn fence(&self, user: &str, live: &Live) {
-        tracing::info!(user, epoch = live.epoch, "claim superseded; fencing the local actor");
+        tracing::info!(
+            user,
+            epoch = live.epoch,
+            "claim superseded; fencing the local actor"
+        );
         let _ = live.actor.cast(UserMsg::Fenced);
         self.inner.forget_actor(user, live.actor.get_id());
     }
@@ -454,7 +460,10 @@ impl Hub {
         // previous owner either commits before the claim (and is read) or is
         // fenced by it.
         let epoch = if self.inner.cfg.claim_ownership {
-            self.inner.store.claim(user, &self.inner.cfg.node_id).await?
+            self.inner
+                .store
+                .claim(user, &self.inner.cfg.node_id)
+                .await?
         } else {
             0
         };

@@ -77,7 +77,11 @@ impl ClusterPlacement {
         Self::route_among(me, candidates, user)
     }
 
-    fn route_among<'a>(me: &str, candidates: impl Iterator<Item = &'a Member>, user: &str) -> Route {
+    fn route_among<'a>(
+        me: &str,
+        candidates: impl Iterator<Item = &'a Member>,
+        user: &str,
+    ) -> Route {
         match owner(user, candidates) {
             Some(m) if &*m.id != me => Route::Remote(RemoteNode {
                 id: Arc::clone(&m.id),

@@ -87,7 +87,9 @@ impl Actor for UserActor {
         let epoch = args.epoch;
         // A warm state is used only if the store proves it current.
         let warmed = match &args.warm {
-            Some(w) => super::catch_up::load_warm(&self.store, w, self.cfg.log_retention_ops).await?,
+            Some(w) => {
+                super::catch_up::load_warm(&self.store, w, self.cfg.log_retention_ops).await?
+            }
             None => None,
         };
         let warm = warmed.is_some();

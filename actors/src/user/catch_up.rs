@@ -205,7 +205,12 @@ pub(crate) fn warm_staleness(
 }
 
 fn reject<T>(user: &str, warm: &crate::placement::WarmState, why: &'static str) -> Option<T> {
-    tracing::warn!(user, version = warm.version, why, "warm state not provably current; loading cold");
+    tracing::warn!(
+        user,
+        version = warm.version,
+        why,
+        "warm state not provably current; loading cold"
+    );
     metrics::counter!("baton_warm_states_rejected_total", "reason" => why).increment(1);
     None
 }
@@ -260,7 +265,10 @@ mod tests {
         // Exactly the store's last version, nothing after it: current.
         assert_eq!(warm_staleness(10, &bounds(1, 10, Some(8)), &[]), None);
         // Behind, with the whole tail after it in the log: current after replay.
-        assert_eq!(warm_staleness(7, &bounds(1, 10, Some(7)), &log(8..=10)), None);
+        assert_eq!(
+            warm_staleness(7, &bounds(1, 10, Some(7)), &log(8..=10)),
+            None
+        );
         // Behind the stored snapshot: never used, even if the log still holds the tail.
         assert_eq!(
             warm_staleness(6, &bounds(1, 10, Some(7)), &log(7..=10)),
@@ -287,6 +295,9 @@ mod tests {
             ..LogBounds::default()
         };
         assert_eq!(warm_staleness(5, &compacted, &[]), None);
-        assert_eq!(warm_staleness(4, &compacted, &[]), Some("older_than_snapshot"));
+        assert_eq!(
+            warm_staleness(4, &compacted, &[]),
+            Some("older_than_snapshot")
+        );
     }
 }

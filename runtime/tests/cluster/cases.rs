@@ -436,7 +436,7 @@ async fn acks_grow(devs: &[Device], more: usize, within: Duration) {
     }
 }
 
-/// 6. Issue 9: a move never serves stale state. Three devices per user, each
+/// Scenario 6, issue 9: a move never serves stale state. Three devices per user, each
 /// on a different node, writing steadily; SIGTERM one node, then kill -9 and
 /// restart another. Every `welcome` any device gets, from any node, must be
 /// past every seq acknowledged to that device (`next_seq` above it, its own

@@ -122,7 +122,10 @@ async fn a_superseded_claim_cannot_append(fx: Fixture) {
         store.append(entry("h", 1, "tv")),
         store.append_claimed(vec![entry("g", 2, "new")], new),
     );
-    assert!(matches!(fenced, Err(StoreError::Fenced { .. })), "{fenced:?}");
+    assert!(
+        matches!(fenced, Err(StoreError::Fenced { .. })),
+        "{fenced:?}"
+    );
     unchecked.expect("an unclaimed append is not checked");
     owned.expect("the current claim appends");
     let log = store.load("g").await.expect("load").log;
