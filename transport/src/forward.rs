@@ -378,6 +378,18 @@ where
     Fut: std::future::Future<Output = Result<T, ConnectError>>,
 {
     let mut tries = 0;
+    if let Some(fwd) = app.forwarding.as_ref() {
+        if is_forwarded(fwd, headers) {
+            // Absorb the forwarder's suspects, then serve only a user owned
+            // here; refuse before any upgrade (503 `moving`, the device retries).
+            let _ = owner_elsewhere(app, headers, user).await;
+            if app.hub.route(user) != Route::Local {
+                metrics::counter!("baton_cluster_not_owner_total").increment(1);
+                return Err(ApiError::Unavailable(ActorError::Refused("moving")));
+            }
+            return Ok(None);
+        }
+    }
     while let Some(node) = owner_elsewhere(app, headers, user).await {
         match reach(node.clone()).await {
             Ok(answer) => return Ok(Some(answer)),
