@@ -229,15 +229,32 @@ make_key() {
     die "openssl could not read $KEY_DIR/dev-signing-key.pem"
 }
 
+# The BATON_* variables this shell passes on to a node that node_env does not set
+# (one VAR=value per line; the script's own BATON_BIN, BATON_PG_BIN, BATON_REDIS_BIN
+# are not node settings).
+inherited_env() {
+  local name
+  local -A set_here=()
+  for name in "$@"; do set_here[${name%%=*}]=1; done
+  for name in $(compgen -e); do
+    case $name in
+      BATON_BIN | BATON_PG_BIN | BATON_REDIS_BIN) ;;
+      BATON_*) [[ -n ${set_here[$name]:-} ]] || printf '%s=%s\n' "$name" "${!name}" ;;
+    esac
+  done
+}
+
 start_node() {
   local i=$1 pid
-  local -a env_vars cmd
+  local -a env_vars inherited cmd
   mapfile -t env_vars < <(node_env "$i")
+  mapfile -t inherited < <(inherited_env "${env_vars[@]}")
   mapfile -t cmd < <(node_cmd)
   mkdir -p "$RUN_DIR/node-$i"
+  # node-N.cmd restarts the node exactly as started: inherited settings included.
   {
     printf '# %s\n' "$(date -u +%FT%TZ)"
-    printf '%q ' env "${env_vars[@]}" "${cmd[@]}"
+    printf '%q ' env "${inherited[@]}" "${env_vars[@]}" "${cmd[@]}"
     echo
   } >"$LOG_DIR/node-$i.cmd"
   setsid env "${env_vars[@]}" "${cmd[@]}" </dev/null >"$LOG_DIR/node-$i.log" 2>&1 &

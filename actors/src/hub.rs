@@ -3,6 +3,12 @@
 //! requests), supervises them, passivates the least recently used idle ones
 //! above the live-actor cap, admits or refuses connections, and drains on
 //! shutdown.
+//!
+//! In a cluster it serves a user only while this node both owns it in the
+//! placement and holds its current ownership claim in the store: activation
+//! claims first, and every attach and read checks the claim before the actor
+//! answers, so a node whose claim was superseded never sends a `welcome` or a
+//! read from stale state (its appends are fenced by the store as well).
 
 mod admission;
 mod recommend;
@@ -16,7 +22,7 @@ use std::time::{Duration, Instant};
 use baton_crdt::VersionVector;
 use baton_store::Store;
 use ractor::{Actor, ActorRef, ActorStatus};
-use tokio::sync::OnceCell;
+use tokio::sync::{watch, OnceCell};
 
 pub use admission::ConnPermit;
 pub use recommend::{RecommendationView, RecommendedItem};
@@ -57,16 +63,23 @@ pub(crate) struct HubInner {
     placement: std::sync::RwLock<Arc<dyn Placement>>,
     /// Users handed over warm by their previous owner, waiting for activation.
     warm: Mutex<HashMap<String, (Instant, WarmState)>>,
-    /// Users this node is handing over right now.
-    moving: Mutex<std::collections::HashSet<String>>,
+    /// Users this node is handing over right now (waiters watch it).
+    moving: watch::Sender<std::collections::HashSet<String>>,
     /// Sees every fanned-out delta and control event (the PubNub bridge); none by default.
     observer: std::sync::RwLock<Option<Arc<dyn crate::observer::FanoutObserver>>>,
 }
 
 #[derive(Clone)]
 struct Slot {
-    cell: Arc<OnceCell<ActorRef<UserMsg>>>,
+    cell: Arc<OnceCell<Live>>,
     last_used_ms: Arc<AtomicU64>,
+}
+
+/// A user's actor and the ownership claim it was activated under (0: none).
+#[derive(Clone)]
+struct Live {
+    actor: ActorRef<UserMsg>,
+    epoch: u64,
 }
 
 impl Hub {
@@ -109,7 +122,7 @@ impl Hub {
             vectors: std::sync::RwLock::new(Arc::new(baton_personalization::InProcessIndex::new())),
             placement: std::sync::RwLock::new(Arc::new(SingleNode)),
             warm: Mutex::new(HashMap::new()),
-            moving: Mutex::new(std::collections::HashSet::new()),
+            moving: watch::channel(std::collections::HashSet::new()).0,
             observer: std::sync::RwLock::new(None),
         });
         let _ = inner
@@ -162,6 +175,16 @@ impl Hub {
             .unreachable(node);
     }
 
+    /// The nodes this node's placement routes around (see
+    /// [`Placement::suspects`]).
+    pub fn suspects(&self) -> Vec<Arc<str>> {
+        self.inner
+            .placement
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .suspects()
+    }
+
     /// The users with a live actor on this node.
     pub fn live_user_ids(&self) -> Vec<String> {
         self.inner
@@ -207,18 +230,18 @@ impl Hub {
     /// (`None` when it was not live here). Call [`Hub::moved`] when the new
     /// owner has it.
     pub async fn release(&self, user: &str) -> Option<WarmState> {
-        self.inner
-            .moving
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(user.to_owned());
+        self.inner.moving.send_modify(|m| {
+            m.insert(user.to_owned());
+        });
         let actor = {
             let users = self
                 .inner
                 .users
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            users.get(user).and_then(|s| s.cell.get().cloned())
+            users
+                .get(user)
+                .and_then(|s| s.cell.get().map(|l| l.actor.clone()))
         }?;
         match actor
             .call(UserMsg::Release, Some(self.inner.cfg.call_timeout))
@@ -231,27 +254,70 @@ impl Hub {
 
     /// The move of `user` is over: connections and reads for it proceed.
     pub fn moved(&self, user: &str) {
-        self.inner
-            .moving
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(user);
+        self.inner.moving.send_if_modified(|m| m.remove(user));
     }
 
-    /// Wait while `user` is being handed over by this node, at most `move_wait`.
+    /// Wait while `user` is being handed over by this node, at most
+    /// `move_wait`: woken by [`Hub::moved`], no polling.
     pub async fn wait_if_moving(&self, user: &str) {
-        let deadline = Instant::now() + self.inner.cfg.move_wait;
-        while Instant::now() < deadline && self.is_moving(user) {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let mut moving = self.inner.moving.subscribe();
+        let _ = tokio::time::timeout(
+            self.inner.cfg.move_wait,
+            moving.wait_for(|m| !m.contains(user)),
+        )
+        .await;
     }
 
-    fn is_moving(&self, user: &str) -> bool {
-        self.inner
-            .moving
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .contains(user)
+    /// The ownership claims this node's actors hold: any superseded by
+    /// another node's claim is fenced now (its devices closed with 4009), so
+    /// devices attached to it reconnect to the owner instead of idling on
+    /// stale state. Returns how many were fenced. Cheap without a cluster.
+    pub async fn fence_superseded(&self) -> usize {
+        if !self.inner.cfg.claim_ownership {
+            return 0;
+        }
+        let live: Vec<(String, Live)> = {
+            let users = self
+                .inner
+                .users
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            users
+                .iter()
+                .filter_map(|(u, s)| s.cell.get().map(|l| (u.clone(), l.clone())))
+                .collect()
+        };
+        let mut fenced = 0;
+        for (user, live) in live {
+            if let Ok(false) = self.holds_claim(&user, live.epoch).await {
+                self.fence(&user, &live);
+                fenced += 1;
+            }
+        }
+        fenced
+    }
+
+    /// Whether `epoch` is still this node's current claim of `user`.
+    async fn holds_claim(&self, user: &str, epoch: u64) -> Result<bool, ActorError> {
+        let owner = self.inner.store.owner(user).await?;
+        Ok(owner.is_some_and(|(e, node)| e == epoch && node == self.inner.cfg.node_id))
+    }
+
+    /// Stop a superseded actor and drop its slot.
+    fn fence(&self, user: &str, live: &Live) {
+        tracing::info!(
+            user,
+            epoch = live.epoch,
+            "claim superseded; fencing the local actor"
+        );
+        let _ = live.actor.cast(UserMsg::Fenced);
+        self.inner.forget_actor(user, live.actor.get_id());
+    }
+
+    /// Refuse new sockets, reads and activations from now on (a drain has
+    /// begun); actors already live keep running until released or shut down.
+    pub fn begin_drain(&self) {
+        self.inner.draining.store(true, Ordering::Release);
     }
 
     /// Report every fanned-out delta and control event to `observer`. User
@@ -330,10 +396,20 @@ impl Hub {
         self.inner.draining.load(Ordering::Acquire)
     }
 
-    /// The user's actor, activating it from the store if needed.
+    /// The user's actor, activating it from the store if needed. Refused
+    /// while draining, and (in a cluster) for a user another node owns in
+    /// this node's view; an actor whose claim was superseded is fenced and
+    /// the user activated again under a new claim.
     pub async fn user(&self, user: &str) -> Result<ActorRef<UserMsg>, ActorError> {
         if self.is_draining() {
             return Err(ActorError::Refused("draining"));
+        }
+        if self.route(user) != Route::Local {
+            // Views disagree for a moment (or the user just moved away): the
+            // device retries and reaches the owner; this node never serves a
+            // user it handed over unless the placement gives it back.
+            metrics::counter!("baton_cluster_not_owner_total").increment(1);
+            return Err(ActorError::Refused("moving"));
         }
         for _ in 0..3 {
             let slot = self.slot(user);
@@ -341,18 +417,23 @@ impl Hub {
                 self.inner.epoch.elapsed().as_millis() as u64,
                 Ordering::Relaxed,
             );
-            let actor = slot
+            let live = slot
                 .cell
                 .get_or_try_init(|| self.activate(user))
                 .await?
                 .clone();
-            if !matches!(
-                actor.get_status(),
+            if matches!(
+                live.actor.get_status(),
                 ActorStatus::Stopping | ActorStatus::Stopped
             ) {
-                return Ok(actor);
+                self.inner.forget(user, &slot.cell);
+                continue;
             }
-            self.inner.forget(user, &slot.cell);
+            if live.epoch > 0 && !self.holds_claim(user, live.epoch).await? {
+                self.fence(user, &live);
+                continue;
+            }
+            return Ok(live.actor);
         }
         Err(ActorError::Unavailable(format!(
             "user {user} kept stopping"
@@ -374,7 +455,18 @@ impl Hub {
             .clone()
     }
 
-    async fn activate(&self, user: &str) -> Result<ActorRef<UserMsg>, ActorError> {
+    async fn activate(&self, user: &str) -> Result<Live, ActorError> {
+        // Claim first, then read (in the actor's start): a write of the
+        // previous owner either commits before the claim (and is read) or is
+        // fenced by it.
+        let epoch = if self.inner.cfg.claim_ownership {
+            self.inner
+                .store
+                .claim(user, &self.inner.cfg.node_id)
+                .await?
+        } else {
+            0
+        };
         let actor = UserActor {
             cfg: self.inner.cfg.clone(),
             store: self.inner.store.clone(),
@@ -391,6 +483,7 @@ impl Hub {
         let args = UserArgs {
             user: user.to_owned(),
             warm: self.take_warm(user),
+            epoch,
         };
         let (actor_ref, _) =
             Actor::spawn_linked(None, actor, args, self.inner.supervisor.get_cell())
@@ -400,7 +493,10 @@ impl Hub {
             .inner
             .supervisor
             .cast(SupMsg::Track(actor_ref.get_id(), user.to_owned()));
-        Ok(actor_ref)
+        Ok(Live {
+            actor: actor_ref,
+            epoch,
+        })
     }
 
     /// Attach a device that sent `hello` to its user's actor.
@@ -488,7 +584,7 @@ impl Hub {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             users
                 .values()
-                .filter_map(|s| s.cell.get().cloned())
+                .filter_map(|s| s.cell.get().map(|l| l.actor.clone()))
                 .collect()
         };
         let waits = actors
@@ -501,7 +597,7 @@ impl Hub {
 
 impl HubInner {
     /// Drop a user's slot if it still holds `cell` (a stopped activation).
-    fn forget(&self, user: &str, cell: &Arc<OnceCell<ActorRef<UserMsg>>>) {
+    fn forget(&self, user: &str, cell: &Arc<OnceCell<Live>>) {
         let mut users = self
             .users
             .lock()
@@ -520,7 +616,7 @@ impl HubInner {
         let matches = users
             .get(user)
             .and_then(|s| s.cell.get())
-            .is_some_and(|a| a.get_id() == id);
+            .is_some_and(|l| l.actor.get_id() == id);
         if matches {
             users.remove(user);
         }
@@ -584,8 +680,8 @@ async fn sweep(inner: std::sync::Weak<HubInner>) {
             metrics::gauge!("baton_live_users").set(users.len() as f64);
             // One housekeeping tick (idle passivation) per live actor: a
             // timer task per actor would cost memory for every user.
-            for actor in users.values().filter_map(|s| s.cell.get()) {
-                let _ = actor.cast(UserMsg::Tick);
+            for live in users.values().filter_map(|s| s.cell.get()) {
+                let _ = live.actor.cast(UserMsg::Tick);
             }
             if users.len() <= inner.cfg.max_live_users {
                 continue;
@@ -598,7 +694,7 @@ async fn sweep(inner: std::sync::Weak<HubInner>) {
             by_age
                 .into_iter()
                 .take(users.len() - inner.cfg.max_live_users)
-                .filter_map(|(_, s)| s.cell.get().cloned())
+                .filter_map(|(_, s)| s.cell.get().map(|l| l.actor.clone()))
                 .collect()
         };
         for actor in victims {

@@ -32,6 +32,13 @@ pub trait Placement: Send + Sync + 'static {
     /// out). A placement may route around it until its membership catches
     /// up; the default ignores the report.
     fn unreachable(&self, _node: &RemoteNode) {}
+
+    /// The nodes this placement routes around right now (reported
+    /// unreachable); a forwarded request names them, so the receiver routes
+    /// around them too instead of refusing a user it would own without them.
+    fn suspects(&self) -> Vec<Arc<str>> {
+        Vec::new()
+    }
 }
 
 /// One node owns everyone.

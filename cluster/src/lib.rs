@@ -39,8 +39,9 @@ pub use error::ClusterError;
 pub use membership::{Member, Membership, View};
 pub use placement::ClusterPlacement;
 
-/// Gossip rounds a drain waits for its flag to reach the peers.
-const DRAIN_SPREAD_ROUNDS: u32 = 6;
+/// Gossip rounds a node gives its `ready` or `draining` flag to reach its
+/// peers before it acts on it itself.
+const SPREAD_ROUNDS: u32 = 6;
 
 /// A running cluster node: membership, placement and the rebalancer.
 pub struct Cluster {
@@ -53,11 +54,14 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Join the cluster: start gossip, install the placement in `hub` and start
-    /// the rebalancer. Returns the hub with the placement installed.
+    /// Join the cluster: start gossip, wait for this node's view to settle
+    /// (so it never places users from a partial view), install the placement
+    /// in `hub` and start the rebalancer. No user is placed on this node until
+    /// [`Cluster::serve`]. Returns the hub with the placement installed.
     pub async fn join(cfg: ClusterConfig, hub: Hub) -> Result<(Cluster, Hub), ClusterError> {
         let cfg = Arc::new(cfg);
         let membership = Membership::start(&cfg).await?;
+        membership.settle(cfg.gossip_interval).await;
         let placement = Arc::new(ClusterPlacement::new(
             cfg.node_id.clone(),
             membership.watch(),
@@ -94,16 +98,30 @@ impl Cluster {
         Arc::clone(&self.placement)
     }
 
-    /// Graceful leave: announce draining (peers stop placing users here), give
-    /// the flag a few gossip rounds to spread, hand every live user over to its
+    /// Start serving (call once the HTTP listener is bound): announce
+    /// `ready` (peers start placing users here), give the flag a few gossip
+    /// rounds to spread, then place users on this node in its own view too.
+    /// Until then this node forwards every user to the owners its peers also
+    /// route to, so a join moves each user once, from its old owner to here.
+    pub async fn serve(&self) {
+        self.membership.set_ready().await;
+        tokio::time::sleep(self.cfg.gossip_interval * SPREAD_ROUNDS).await;
+        self.placement.start_serving();
+        tracing::info!(node = %self.cfg.node_id, "serving: users are placed on this node");
+    }
+
+    /// Graceful leave: refuse new sockets, reads and activations at once
+    /// (503), announce draining (peers stop placing users here), give the
+    /// flag a few gossip rounds to spread, hand every live user over to its
     /// new owner (within `drain_timeout`), then leave the gossip.
     pub async fn drain(self) {
         let started = std::time::Instant::now();
+        self.hub.begin_drain();
         self.membership.set_draining().await;
         let deadline = started + self.cfg.drain_timeout;
         // Peers route by their own view; gossip reaches every peer of a small
         // cluster within a few rounds (log(n) rounds in general).
-        tokio::time::sleep(self.cfg.gossip_interval * DRAIN_SPREAD_ROUNDS).await;
+        tokio::time::sleep(self.cfg.gossip_interval * SPREAD_ROUNDS).await;
         self.rebalancer.abort();
         let remaining = deadline.saturating_duration_since(std::time::Instant::now());
         let moved = tokio::time::timeout(

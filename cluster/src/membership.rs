@@ -16,6 +16,12 @@ use crate::{ClusterConfig, ClusterError};
 const KEY_API: &str = "api";
 /// Key present (`"1"`) while a node drains.
 const KEY_DRAINING: &str = "draining";
+/// Key present (`"1"`) once a node's own view settled and it serves HTTP.
+const KEY_READY: &str = "ready";
+/// Gossip rounds a joining node's view must stay unchanged to count as settled.
+const SETTLE_ROUNDS: u32 = 5;
+/// Most gossip rounds a joining node waits for a peer before it settles alone.
+const MAX_SETTLE_ROUNDS: u32 = 30;
 
 /// One live node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +32,8 @@ pub struct Member {
     pub api: Arc<str>,
     /// Leaving: alive, but no user is placed on it.
     pub draining: bool,
+    /// Serving: its view settled and it listens. Until then no user is placed on it.
+    pub ready: bool,
 }
 
 /// The live members as this node sees them, sorted by id.
@@ -36,9 +44,9 @@ pub struct View {
 }
 
 impl View {
-    /// Members users may be placed on.
+    /// Members users may be placed on: ready and not draining.
     pub fn eligible(&self) -> impl Iterator<Item = &Member> {
-        self.members.iter().filter(|m| !m.draining)
+        self.members.iter().filter(|m| m.ready && !m.draining)
     }
 
     fn from_states(states: &BTreeMap<ChitchatId, NodeState>) -> View {
@@ -52,6 +60,7 @@ impl View {
                 id: Arc::clone(&id.node_id),
                 api: Arc::from(api),
                 draining: state.get(KEY_DRAINING).is_some(),
+                ready: state.get(KEY_READY).is_some(),
             };
             match newest.get(&*id.node_id) {
                 Some((gen, _)) if *gen >= id.generation_id => {}
@@ -141,6 +150,31 @@ impl Membership {
     /// A receiver of view changes.
     pub fn watch(&self) -> watch::Receiver<Arc<View>> {
         self.view.clone()
+    }
+
+    /// Wait (at most [`MAX_SETTLE_ROUNDS`] gossip rounds) until this node's
+    /// view has seen a peer and stayed unchanged for [`SETTLE_ROUNDS`], so a
+    /// joining node does not decide placement from a partial view.
+    pub async fn settle(&self, gossip_interval: std::time::Duration) {
+        let mut view = self.view.clone();
+        let deadline = tokio::time::Instant::now() + gossip_interval * MAX_SETTLE_ROUNDS;
+        loop {
+            let quiet = tokio::time::timeout(gossip_interval * SETTLE_ROUNDS, view.changed());
+            let changed = quiet.await;
+            let peers = view.borrow().members.len() > 1;
+            if matches!(changed, Err(_) | Ok(Err(_))) && peers
+                || tokio::time::Instant::now() >= deadline
+            {
+                return;
+            }
+        }
+    }
+
+    /// Announce that this node serves: peers may place users on it.
+    pub async fn set_ready(&self) {
+        self.handle
+            .with_chitchat(|c| c.self_node_state().set(KEY_READY, "1"))
+            .await;
     }
 
     /// Announce that this node is leaving.

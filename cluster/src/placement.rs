@@ -4,6 +4,7 @@
 //! own users. No ring, no virtual nodes, no state beyond the member list.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,9 @@ pub struct ClusterPlacement {
     me: Arc<str>,
     view: watch::Receiver<Arc<View>>,
     suspects: Mutex<HashMap<Arc<str>, Instant>>,
+    /// This node places users on itself only once its `ready` flag had time
+    /// to reach its peers (see [`crate::Cluster::serve`]).
+    serving: AtomicBool,
 }
 
 impl ClusterPlacement {
@@ -52,7 +56,13 @@ impl ClusterPlacement {
             me: Arc::from(me),
             view,
             suspects: Mutex::new(HashMap::new()),
+            serving: AtomicBool::new(false),
         }
+    }
+
+    /// From now on this node places users on itself (when its view says so).
+    pub fn start_serving(&self) {
+        self.serving.store(true, Ordering::Release);
     }
 
     /// Route `user` within `view` from node `me`'s point of view. With no
@@ -64,6 +74,14 @@ impl ClusterPlacement {
     /// [`ClusterPlacement::route_in`] without the members in `avoid`.
     pub fn route_avoiding(me: &str, view: &View, user: &str, avoid: &[Arc<str>]) -> Route {
         let candidates = view.eligible().filter(|m| !avoid.contains(&m.id));
+        Self::route_among(me, candidates, user)
+    }
+
+    fn route_among<'a>(
+        me: &str,
+        candidates: impl Iterator<Item = &'a Member>,
+        user: &str,
+    ) -> Route {
         match owner(user, candidates) {
             Some(m) if &*m.id != me => Route::Remote(RemoteNode {
                 id: Arc::clone(&m.id),
@@ -92,7 +110,15 @@ impl Placement for ClusterPlacement {
     fn route(&self, user: &str) -> Route {
         let view = Arc::clone(&self.view.borrow());
         let avoid = self.current_suspects();
-        Self::route_avoiding(&self.me, &view, user, &avoid)
+        let serving = self.serving.load(Ordering::Acquire);
+        let candidates = view
+            .eligible()
+            .filter(|m| !avoid.contains(&m.id) && (serving || m.id != self.me));
+        Self::route_among(&self.me, candidates, user)
+    }
+
+    fn suspects(&self) -> Vec<Arc<str>> {
+        self.current_suspects()
     }
 
     fn unreachable(&self, node: &RemoteNode) {
@@ -114,6 +140,7 @@ mod tests {
             id: Arc::from(id),
             api: Arc::from(format!("{id}:7600")),
             draining,
+            ready: true,
         }
     }
 
@@ -187,6 +214,7 @@ mod tests {
         let v = view(&["a", "b", "c"]);
         let (tx, rx) = watch::channel(Arc::new(v.clone()));
         let placement = ClusterPlacement::new("a".into(), rx);
+        placement.start_serving();
         let mut checked = 0;
         for i in 0..200 {
             let u = format!("u{i}");
@@ -204,11 +232,59 @@ mod tests {
             };
             let expected = ClusterPlacement::route_in("a", &without, &u);
             let fresh = ClusterPlacement::new("a".into(), tx.subscribe());
+            fresh.start_serving();
             fresh.unreachable(&first);
             assert_eq!(fresh.route(&u), expected);
             checked += 1;
         }
         assert!(checked > 50);
+    }
+
+    /// The restart flap: a joining node is placed on by nobody (itself
+    /// included) until it is ready and serving, so every node routes its
+    /// users to the old owners until then; afterwards each user moves once,
+    /// from its old owner straight to the joiner, in every node's view.
+    #[test]
+    fn a_joining_node_takes_its_users_once_and_only_when_serving() {
+        let old = view(&["a", "b"]);
+        let mut joining = view(&["a", "b", "c"]);
+        joining.members[2].ready = false;
+        let ready = view(&["a", "b", "c"]);
+        let (_tx, rx) = watch::channel(Arc::new(joining.clone()));
+        let joiner = ClusterPlacement::new("c".into(), rx);
+        let (_tx2, rx2) = watch::channel(Arc::new(ready.clone()));
+        let joiner_ready_not_serving = ClusterPlacement::new("c".into(), rx2);
+        let (_tx3, rx3) = watch::channel(Arc::new(ready.clone()));
+        let joiner_serving = ClusterPlacement::new("c".into(), rx3);
+        joiner_serving.start_serving();
+        let mut moved = 0;
+        for i in 0..2_000 {
+            let u = format!("u{i}");
+            let before = owner_id(&old, &u);
+            // Peers that see the joiner, but not yet ready: nothing moves.
+            assert_eq!(owner_id(&joining, &u), before);
+            for peer in ["a", "b"] {
+                assert_eq!(
+                    ClusterPlacement::route_in(peer, &joining, &u),
+                    ClusterPlacement::route_in(peer, &old, &u)
+                );
+            }
+            // The joiner agrees with them until it serves, ready flag or not.
+            for p in [&joiner, &joiner_ready_not_serving] {
+                match p.route(&u) {
+                    Route::Remote(n) => assert_eq!(*n.id, *before),
+                    Route::Local => panic!("the joiner served {u} before serving"),
+                }
+            }
+            // Once serving, a user moves only if it moves to the joiner.
+            let after = owner_id(&ready, &u);
+            if after != before {
+                assert_eq!(after, "c");
+                assert_eq!(joiner_serving.route(&u), Route::Local);
+                moved += 1;
+            }
+        }
+        assert!(moved > 400, "moved {moved}");
     }
 
     proptest! {

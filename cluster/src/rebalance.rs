@@ -35,6 +35,12 @@ pub async fn run(
             _ = tick.tick() => {}
         }
         move_away(&hub, &cfg, &client).await;
+        // Users another node claimed since: stop serving them now rather than
+        // at their next write, so their devices reconnect to the owner.
+        let fenced = hub.fence_superseded().await;
+        if fenced > 0 {
+            metrics::counter!("baton_cluster_superseded_total").increment(fenced as u64);
+        }
     }
 }
 

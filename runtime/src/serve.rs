@@ -99,7 +99,19 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         println!("development token: baton token --user alice --device tv");
     }
     let shutdown = async move {
-        shutdown_signal().await;
+        let signal = shutdown_signal();
+        tokio::pin!(signal);
+        // The listener is bound: peers may place users here from now on.
+        let signalled = match &cluster {
+            Some(c) => tokio::select! {
+                () = c.serve() => false,
+                () = &mut signal => true,
+            },
+            None => false,
+        };
+        if !signalled {
+            signal.await;
+        }
         if let Some(cluster) = cluster {
             tracing::info!("leaving the cluster: handing users over");
             cluster.drain().await;

@@ -186,6 +186,7 @@ pub fn owner_of(user: &str, ids: &[String]) -> Option<String> {
             id: Arc::from(id.as_str()),
             api: Arc::from(""),
             draining: false,
+            ready: true,
         })
         .collect();
     baton_cluster::placement::owner(user, members.iter()).map(|m| m.id.to_string())

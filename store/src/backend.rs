@@ -9,6 +9,7 @@ use sqlx::{PgPool, SqlitePool};
 use crate::{
     validate, LogBounds, LogEntry, Snapshot, StoreConfig, StoreError, StoreOptions, UserRecord,
 };
+pub(crate) use commit::{Group, Outcome};
 use row::{stored_u64, BoundsRow, LogRow, SnapshotRow};
 
 /// Runs `$body` once per backend with `$pool` bound to that backend's pool and `$m` to

@@ -11,7 +11,7 @@ use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::timeout_at;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Group, Outcome};
 use crate::stats::StatsCounters;
 use crate::{LogEntry, StoreError, StoreOptions};
 use std::sync::Arc;
@@ -22,6 +22,8 @@ pub(crate) enum Job {
     /// Append `entries` all-or-nothing (one entry for `append`, several for `append_many`).
     Append {
         entries: Vec<LogEntry>,
+        /// The writer's claim (0: unchecked); see [`crate::Store::append_claimed`].
+        epoch: u64,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
     /// Commit everything queued before this job, then stop.
@@ -91,14 +93,28 @@ async fn commit(backend: &Backend, stats: &StatsCounters, batch: Vec<Job>) {
     }
     let mut replies = Vec::with_capacity(batch.len());
     let mut groups = Vec::with_capacity(batch.len());
+    let mut epochs = Vec::with_capacity(batch.len());
     for job in batch {
-        if let Job::Append { entries, reply } = job {
+        if let Job::Append {
+            entries,
+            epoch,
+            reply,
+        } = job
+        {
             groups.push(entries);
+            epochs.push(epoch);
             replies.push(reply);
         }
     }
     let entries: usize = groups.iter().map(Vec::len).sum();
-    let slices: Vec<&[LogEntry]> = groups.iter().map(Vec::as_slice).collect();
+    let slices: Vec<Group<'_>> = groups
+        .iter()
+        .zip(&epochs)
+        .map(|(g, &epoch)| Group {
+            entries: g.as_slice(),
+            epoch,
+        })
+        .collect();
     let started = Instant::now();
     let result = backend.commit_groups(&slices).await;
     metrics::histogram!("baton_store_commit_seconds").record(started.elapsed().as_secs_f64());
@@ -107,16 +123,26 @@ async fn commit(backend: &Backend, stats: &StatsCounters, batch: Vec<Job>) {
         Ok(outcomes) => {
             let mut appended = 0u64;
             let mut conflicts = 0u64;
-            for ((group, reply), outcome) in groups.iter().zip(replies).zip(outcomes) {
-                let answer = match outcome.and_then(|i| group.get(i)) {
-                    Some(e) => {
+            for (((group, epoch), reply), outcome) in
+                groups.iter().zip(epochs).zip(replies).zip(outcomes)
+            {
+                let answer = match outcome {
+                    Outcome::Conflict(i) => {
                         conflicts += 1;
+                        let e = &group[i.min(group.len() - 1)];
                         Err(StoreError::Conflict {
                             user: e.user.clone(),
                             version: e.version,
                         })
                     }
-                    None => {
+                    Outcome::Fenced => {
+                        conflicts += 1;
+                        Err(StoreError::Fenced {
+                            user: group[0].user.clone(),
+                            epoch,
+                        })
+                    }
+                    Outcome::Written => {
                         appended += group.len() as u64;
                         Ok(())
                     }

@@ -64,7 +64,7 @@ impl Store {
     /// [`StoreError::Conflict`] for this entry only.
     pub async fn append(&self, entry: LogEntry) -> Result<(), StoreError> {
         validate::entry(&entry)?;
-        self.submit(vec![entry]).await
+        self.submit(vec![entry], 0).await
     }
 
     /// Appends several entries all-or-nothing: if any `(user, version)` exists, none is
@@ -74,7 +74,32 @@ impl Store {
             return Ok(());
         }
         entries.iter().try_for_each(validate::entry)?;
-        self.submit(entries).await
+        self.submit(entries, 0).await
+    }
+
+    /// [`Store::append_many`] by the owner of claim `epoch` (from [`Store::claim`]): the
+    /// entries, all of one user, are written only if `epoch` is still the user's current
+    /// claim, checked in the transaction that writes them. A writer whose claim was
+    /// superseded gets [`StoreError::Fenced`] and writes nothing, so once a node has
+    /// claimed a user and read its log, no other node can append (and acknowledge)
+    /// anything it did not read. `epoch` 0 checks nothing (a single node never claims).
+    pub async fn append_claimed(
+        &self,
+        entries: Vec<LogEntry>,
+        epoch: u64,
+    ) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        entries.iter().try_for_each(validate::entry)?;
+        if entries.iter().any(|e| e.user != entries[0].user) {
+            return Err(StoreError::invalid(
+                "entries",
+                "a claimed append holds entries of one user",
+            ));
+        }
+        validate::to_i64("epoch", epoch)?;
+        self.submit(entries, epoch).await
     }
 
     /// Up to `limit` entries with `version > after_version`, in version order.
@@ -196,10 +221,14 @@ impl Store {
         self.backend.close().await;
     }
 
-    async fn submit(&self, entries: Vec<LogEntry>) -> Result<(), StoreError> {
+    async fn submit(&self, entries: Vec<LogEntry>, epoch: u64) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job::Append { entries, reply })
+            .send(Job::Append {
+                entries,
+                epoch,
+                reply,
+            })
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?

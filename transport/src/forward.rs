@@ -31,6 +31,9 @@ use baton_cluster::handoff::SECRET_HEADER;
 
 /// Header naming the node that forwarded a request.
 pub const FORWARDED_BY: &str = "x-baton-forwarded-by";
+/// Header of a forwarded request naming the nodes the forwarder routes around
+/// (comma-separated ids): the receiver routes around them too.
+pub const ROUTE_AROUND: &str = "x-baton-route-around";
 
 /// Longest wait to reach an owner.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -104,7 +107,12 @@ pub(crate) fn is_forwarded(fwd: &Forwarding, headers: &HeaderMap) -> bool {
 }
 
 /// Where a request for `user` should be served: `None` here, or the owner.
-/// Waits (bounded) while this node is handing the user over.
+/// Waits (bounded) while this node is handing the user over. A forwarded
+/// request is never forwarded again: it is served here if this node owns the
+/// user (routing around the nodes the forwarder could not reach), and
+/// otherwise refused by the hub with 503 `moving` (views disagree for a
+/// moment; the device retries), so a user is never activated on a node
+/// that does not own it.
 pub(crate) async fn owner_elsewhere(
     app: &AppState,
     headers: &HeaderMap,
@@ -112,6 +120,15 @@ pub(crate) async fn owner_elsewhere(
 ) -> Option<RemoteNode> {
     let fwd = app.forwarding.as_ref()?;
     if is_forwarded(fwd, headers) {
+        let around = headers.get(ROUTE_AROUND).and_then(|v| v.to_str().ok());
+        for id in around.into_iter().flat_map(|v| v.split(',')) {
+            if !id.is_empty() {
+                app.hub.report_unreachable(&RemoteNode {
+                    id: std::sync::Arc::from(id),
+                    api: std::sync::Arc::from(""),
+                });
+            }
+        }
         return None;
     }
     app.hub.wait_if_moving(user).await;
@@ -142,6 +159,7 @@ pub(crate) async fn connect_owner(
     node: &RemoteNode,
     token: &str,
     ws: WebSocketConfig,
+    around: &[std::sync::Arc<str>],
 ) -> Result<WebSocketStream<TcpStream>, ConnectError> {
     let fail = |why: String| ConnectError::Unreachable(owner_unavailable(node, why));
     let addr = tokio::net::lookup_host(&*node.api)
@@ -161,6 +179,9 @@ pub(crate) async fn connect_owner(
         .insert(FORWARDED_BY, fwd.node_id.clone());
     let secret = HeaderValue::from_str(&fwd.secret).map_err(|e| fail(e.to_string()))?;
     request.headers_mut().insert(SECRET_HEADER, secret);
+    if let Some(around) = route_around(around) {
+        request.headers_mut().insert(ROUTE_AROUND, around);
+    }
     let handshake = tokio_tungstenite::client_async_with_config(request, tcp, Some(ws));
     match tokio::time::timeout(CONNECT_TIMEOUT, handshake).await {
         Ok(Ok((socket, _))) => Ok(socket),
@@ -176,6 +197,14 @@ pub(crate) async fn connect_owner(
         Ok(Err(e)) => Err(fail(e.to_string())),
         Err(_) => Err(fail("handshake timed out".into())),
     }
+}
+
+/// The [`ROUTE_AROUND`] value for `suspects` (none when empty).
+fn route_around(suspects: &[std::sync::Arc<str>]) -> Option<HeaderValue> {
+    if suspects.is_empty() {
+        return None;
+    }
+    HeaderValue::from_str(&suspects.join(",")).ok()
 }
 
 async fn connect_tcp(local: Option<IpAddr>, addr: SocketAddr) -> Result<TcpStream, String> {
@@ -318,8 +347,9 @@ pub(crate) async fn forward_reads(
         .to_owned();
     let headers = request.headers().clone();
     let (method, path, headers_ref) = (&method, path.as_str(), &headers);
+    let hub = &app.hub;
     let answer = at_owner(&app, &headers, &user, |node| async move {
-        forward_http(fwd, &node, method, path, headers_ref).await
+        forward_http(fwd, &node, method, path, headers_ref, &hub.suspects()).await
     })
     .await;
     match answer {
@@ -348,6 +378,18 @@ where
     Fut: std::future::Future<Output = Result<T, ConnectError>>,
 {
     let mut tries = 0;
+    if let Some(fwd) = app.forwarding.as_ref() {
+        if is_forwarded(fwd, headers) {
+            // Absorb the forwarder's suspects, then serve only a user owned
+            // here; refuse before any upgrade (503 `moving`, the device retries).
+            let _ = owner_elsewhere(app, headers, user).await;
+            if app.hub.route(user) != Route::Local {
+                metrics::counter!("baton_cluster_not_owner_total").increment(1);
+                return Err(ApiError::Unavailable(ActorError::Refused("moving")));
+            }
+            return Ok(None);
+        }
+    }
     while let Some(node) = owner_elsewhere(app, headers, user).await {
         match reach(node.clone()).await {
             Ok(answer) => return Ok(Some(answer)),
@@ -387,12 +429,16 @@ async fn forward_http(
     method: &axum::http::Method,
     path: &str,
     headers: &HeaderMap,
+    around: &[std::sync::Arc<str>],
 ) -> Result<Response, ConnectError> {
     let mut out = fwd
         .http
         .request(method.clone(), format!("http://{}{path}", node.api))
         .header(FORWARDED_BY, fwd.node_id.clone())
         .header(SECRET_HEADER, &fwd.secret);
+    if let Some(around) = route_around(around) {
+        out = out.header(ROUTE_AROUND, around);
+    }
     for name in REQUEST_HEADERS {
         if let Some(v) = headers.get(name) {
             out = out.header(name, v.clone());

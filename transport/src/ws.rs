@@ -94,7 +94,7 @@ async fn connect(
         .max_write_buffer_size(cfg.write_buffer_bytes.max(cfg.max_message_bytes) * 2)
         .max_message_size(Some(cfg.max_message_bytes))
         .max_frame_size(Some(cfg.max_message_bytes));
-    crate::forward::connect_owner(fwd, node, &token, ws_cfg).await
+    crate::forward::connect_owner(fwd, node, &token, ws_cfg, &app.hub.suspects()).await
 }
 
 /// Upgrade the device and relay it to the owner's socket.

@@ -34,6 +34,8 @@ pub(crate) struct UserArgs {
     pub(crate) user: String,
     /// State handed over by the previous owner, if the move was planned.
     pub(crate) warm: Option<crate::placement::WarmState>,
+    /// The ownership claim the hub took before spawning (0 on a single node).
+    pub(crate) epoch: u64,
 }
 
 /// A connected device as the user actor sees it.
@@ -85,18 +87,19 @@ impl Actor for UserActor {
         args: UserArgs,
     ) -> Result<UserState, ActorProcessingErr> {
         let started = Instant::now();
-        // Claim first, then read: a write of the previous owner that commits after
-        // the claim is either fenced or visible to the read below.
-        let epoch = if self.cfg.claim_ownership {
-            self.store.claim(&args.user, &self.cfg.node_id).await?
-        } else {
-            0
-        };
-        let warm = args.warm.is_some();
-        let (doc, window, snapshot_version) = match args.warm {
+        // The hub claimed before spawning: a write of the previous owner that
+        // commits after the claim is fenced, so the read below sees them all.
+        let epoch = args.epoch;
+        // A warm state is used only if the store proves it current.
+        let warmed = match &args.warm {
             Some(w) => {
-                super::catch_up::load_warm(&self.store, &w, self.cfg.log_retention_ops).await?
+                super::catch_up::load_warm(&self.store, w, self.cfg.log_retention_ops).await?
             }
+            None => None,
+        };
+        let warm = warmed.is_some();
+        let (doc, window, snapshot_version) = match warmed {
+            Some(loaded) => loaded,
             None => {
                 super::catch_up::load(&self.store, &args.user, self.cfg.log_retention_ops).await?
             }

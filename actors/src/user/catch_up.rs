@@ -176,29 +176,78 @@ fn replay_tail(
     Ok(())
 }
 
-/// Start from state handed over by the previous owner: its snapshot, plus the
-/// log tail after it (normally empty: the previous owner flushed before it let
-/// go). The catch-up window starts at the snapshot; devices further behind get
-/// a snapshot. Returns the document, the window and 0 (no stored snapshot is
-/// known to hold this state under the new claim).
+/// Start from state handed over by the previous owner, but only if the store
+/// proves it at least as new as everything durable: its version is not below
+/// the stored snapshot's, not above the durable log, and the log after it
+/// replays contiguously up to the store's last version. Call it after the
+/// claim (appends of any earlier owner are fenced from then on, so the check
+/// cannot be overtaken). `None`: the state is stale or unprovable, and the
+/// caller loads cold (counted in `baton_warm_states_rejected_total`). The
+/// catch-up window starts at the warm window; devices further behind get a
+/// snapshot. The third value is 0 (no stored snapshot is known to hold this
+/// state under the new claim).
 pub(crate) async fn load_warm(
     store: &Store,
     warm: &crate::placement::WarmState,
     retention: u64,
-) -> Result<(UserDoc, CatchUpWindow, u64), ActorError> {
+) -> Result<Option<(UserDoc, CatchUpWindow, u64)>, ActorError> {
     let user = warm.user.as_str();
-    let mut doc =
-        UserDoc::from_snapshot_bytes(&warm.snapshot).map_err(|e| ActorError::Corrupt {
-            user: user.to_owned(),
-            detail: format!("warm snapshot: {e}"),
-        })?;
+    let bounds = store.log_bounds(user).await?;
+    let tail = store.log_since(user, warm.version, usize::MAX).await?;
+    let Some(mut doc) = UserDoc::from_snapshot_bytes(&warm.snapshot)
+        .ok()
+        .filter(|doc| doc.version() == warm.version)
+    else {
+        return Ok(reject(user, warm, "undecodable"));
+    };
+    if let Some(why) = warm_staleness(warm.version, &bounds, &tail) {
+        return Ok(reject(user, warm, why));
+    }
     let mut window = CatchUpWindow::new(warm.window_base.clone(), retention as usize);
     for op in &warm.window {
         window.push(op.clone());
     }
-    let tail = store.log_since(user, warm.version, usize::MAX).await?;
     replay_tail(user, &mut doc, &mut window, &tail)?;
-    Ok((doc, window, 0))
+    Ok(Some((doc, window, 0)))
+}
+
+/// Why a warm state at `version` cannot be proven current against the store
+/// (its `bounds` and the log `tail` after `version`), or `None` if it can.
+pub(crate) fn warm_staleness(
+    version: u64,
+    bounds: &baton_store::LogBounds,
+    tail: &[LogEntry],
+) -> Option<&'static str> {
+    if bounds.snapshot_version.is_some_and(|s| s > version) {
+        return Some("older_than_snapshot");
+    }
+    let durable = bounds
+        .last
+        .unwrap_or(0)
+        .max(bounds.snapshot_version.unwrap_or(0));
+    if version > durable {
+        return Some("ahead_of_store");
+    }
+    let contiguous = tail
+        .iter()
+        .zip(version + 1..)
+        .all(|(entry, expected)| entry.version == expected);
+    let reaches = tail.last().map_or(version, |e| e.version) >= durable;
+    if !(contiguous && reaches) {
+        return Some("log_gap");
+    }
+    None
+}
+
+fn reject<T>(user: &str, warm: &crate::placement::WarmState, why: &'static str) -> Option<T> {
+    tracing::warn!(
+        user,
+        version = warm.version,
+        why,
+        "warm state not provably current; loading cold"
+    );
+    metrics::counter!("baton_warm_states_rejected_total", "reason" => why).increment(1);
+    None
 }
 
 /// The version vector before `entries` (which end at `vv`) were applied:
@@ -216,4 +265,74 @@ pub(crate) fn vv_before(vv: &VersionVector, entries: &[LogEntry]) -> VersionVect
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use baton_store::{LogBounds, LogEntry};
+
+    use super::warm_staleness;
+
+    fn log(versions: std::ops::RangeInclusive<u64>) -> Vec<LogEntry> {
+        versions
+            .map(|version| LogEntry {
+                user: "u".into(),
+                version,
+                device: "tv".into(),
+                seq: version,
+                at_ms: 0,
+                payload: Vec::new(),
+            })
+            .collect()
+    }
+
+    fn bounds(first: u64, last: u64, snapshot: Option<u64>) -> LogBounds {
+        LogBounds {
+            first: Some(first),
+            last: Some(last),
+            snapshot_version: snapshot,
+            len: last - first + 1,
+        }
+    }
+
+    #[test]
+    fn a_warm_state_is_used_only_when_the_store_proves_it_current() {
+        // Exactly the store's last version, nothing after it: current.
+        assert_eq!(warm_staleness(10, &bounds(1, 10, Some(8)), &[]), None);
+        // Behind, with the whole tail after it in the log: current after replay.
+        assert_eq!(
+            warm_staleness(7, &bounds(1, 10, Some(7)), &log(8..=10)),
+            None
+        );
+        // Behind the stored snapshot: never used, even if the log still holds the tail.
+        assert_eq!(
+            warm_staleness(6, &bounds(1, 10, Some(7)), &log(7..=10)),
+            Some("older_than_snapshot")
+        );
+        // The log after it was compacted away: a gap.
+        assert_eq!(
+            warm_staleness(3, &bounds(6, 10, None), &log(6..=10)),
+            Some("log_gap")
+        );
+        // The tail stops short of the last durable version (read under a race).
+        assert_eq!(
+            warm_staleness(7, &bounds(1, 10, None), &log(8..=9)),
+            Some("log_gap")
+        );
+        // Ahead of everything durable: it holds ops the store never had.
+        assert_eq!(
+            warm_staleness(12, &bounds(1, 10, Some(10)), &[]),
+            Some("ahead_of_store")
+        );
+        // A fully compacted log: the snapshot is the durable version.
+        let compacted = LogBounds {
+            snapshot_version: Some(5),
+            ..LogBounds::default()
+        };
+        assert_eq!(warm_staleness(5, &compacted, &[]), None);
+        assert_eq!(
+            warm_staleness(4, &compacted, &[]),
+            Some("older_than_snapshot")
+        );
+    }
 }

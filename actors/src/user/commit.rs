@@ -161,8 +161,10 @@ impl UserActor {
         let entries: Vec<LogEntry> = pipe.inflight.iter().map(|p| p.entry.clone()).collect();
         let store = self.store.clone();
         let me = myself.clone();
+        let epoch = state.epoch;
         tokio::spawn(async move {
-            let result = store.append_many(entries).await;
+            // Under a claim, an append of a superseded owner is fenced (nothing acked).
+            let result = store.append_claimed(entries, epoch).await;
             let _ = me.cast(UserMsg::Committed(result));
         });
     }

@@ -25,6 +25,9 @@ pub const ALL: &[(&str, Case)] = &[
     ("partition_serves_both_sides_and_heals", |e| {
         Box::pin(partition(e))
     }),
+    ("no_welcome_is_stale_through_drain_kill_and_restart", |e| {
+        Box::pin(no_stale_welcome(e))
+    }),
 ];
 
 const WRITE_EVERY: Duration = Duration::from_millis(100);
@@ -408,4 +411,71 @@ async fn partition(env: Env) {
         "partition: acks during the split: node-1 side {}, node-3 side {}; after the heal {total} acks, identical on 3 nodes",
         served[0], served[1]
     );
+}
+
+/// Wait until every device in `devs` holds `more` acks beyond what it held
+/// when called (ops flow for everyone again), at most `within`.
+async fn acks_grow(devs: &[Device], more: usize, within: Duration) {
+    let base: Vec<usize> = devs.iter().map(|d| d.record().acked.len()).collect();
+    let deadline = Instant::now() + within;
+    loop {
+        let behind: Vec<&str> = devs
+            .iter()
+            .zip(&base)
+            .filter(|(d, b)| d.record().acked.len() < *b + more)
+            .map(|(d, _)| d.id.as_str())
+            .collect();
+        if behind.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "devices without {more} new acks within {within:?}: {behind:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Scenario 6, issue 9: a move never serves stale state. Three devices per user, each
+/// on a different node, writing steadily; SIGTERM one node, then kill -9 and
+/// restart another. Every `welcome` any device gets, from any node, must be
+/// past every seq acknowledged to that device (`next_seq` above it, its own
+/// `vv` entry at least it); at the end every node agrees and holds every
+/// acknowledged op.
+async fn no_stale_welcome(env: Env) {
+    let sh = shared(&env);
+    let mut nodes = start_cluster(&sh, 3).await;
+    let addrs = http(&nodes);
+    let users = user_ids("s", 24);
+    let devs = devices(&sh, "s", users.len(), &addrs, 3);
+    acks_grow(&devs, 10, Duration::from_secs(30)).await;
+    let started = Instant::now();
+    let status = nodes[1].terminate(Duration::from_secs(40));
+    println!(
+        "stale: node-2 drained, exit {status} after {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    acks_grow(&devs, 5, Duration::from_secs(30)).await;
+    nodes[2].kill9();
+    acks_grow(&devs, 5, Duration::from_secs(30)).await;
+    let third = nodes[2].addrs.clone();
+    nodes[2] = sh.start(&third, &[nodes[0].addrs.gossip_advertise]);
+    nodes[2].ready().await;
+    nodes[0].sees_members(2).await;
+    nodes[2].sees_members(2).await;
+    // Users move to the restarted node and ops flow for everyone again.
+    acks_grow(&devs, 10, Duration::from_secs(30)).await;
+    let records = finish(devs).await;
+    let stale: Vec<&String> = records
+        .iter()
+        .flat_map(|(_, r)| &r.stale_welcomes)
+        .collect();
+    let survivors = [addrs[0], addrs[2]];
+    let total = assert_nothing_lost(&sh, &survivors, &records).await;
+    let sessions: u32 = records.iter().map(|(_, r)| r.sessions).sum();
+    println!(
+        "stale: {total} acks, none lost; {sessions} welcomes, {} stale",
+        stale.len()
+    );
+    assert!(stale.is_empty(), "stale welcomes: {stale:#?}");
 }

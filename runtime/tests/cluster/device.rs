@@ -29,6 +29,12 @@ pub struct Record {
     pub connect_failures: u32,
     /// Sessions that reached `welcome`.
     pub sessions: u32,
+    /// The highest seq acknowledged to this device so far (by an `ack`, or by
+    /// a `welcome` whose `next_seq` is past it).
+    pub max_acked_seq: u64,
+    /// Every `welcome` that was not past an acknowledged seq: its `next_seq`
+    /// at or below `max_acked_seq`, or its `vv` entry for this device below it.
+    pub stale_welcomes: Vec<String>,
 }
 
 /// A running device.
@@ -159,6 +165,18 @@ async fn run(
                             backoff = Duration::from_millis(50);
                             record.lock().expect("record").sessions += 1;
                             let server_next = v["next_seq"].as_u64().unwrap_or(1);
+                            let own_vv = v["vv"][id.as_str()].as_u64().unwrap_or(0);
+                            {
+                                let mut r = record.lock().expect("record");
+                                if server_next <= r.max_acked_seq || own_vv < r.max_acked_seq {
+                                    let stale = format!(
+                                        "{id}: welcome next_seq={server_next} vv={own_vv} after seq {} was acked",
+                                        r.max_acked_seq
+                                    );
+                                    r.stale_welcomes.push(stale);
+                                }
+                                r.max_acked_seq = r.max_acked_seq.max(server_next.saturating_sub(1));
+                            }
                             // What the server already has was acknowledged by it, even
                             // if the ack never reached us.
                             while pending.front().is_some_and(|p| p.seq < server_next) {
@@ -175,6 +193,10 @@ async fn run(
                         }
                         Some("ack") => {
                             let seq = v["seq"].as_u64().unwrap_or(0);
+                            {
+                                let mut r = record.lock().expect("record");
+                                r.max_acked_seq = r.max_acked_seq.max(seq);
+                            }
                             if let Some(i) = pending.iter().position(|p| p.seq == seq) {
                                 if let Some(p) = pending.remove(i) {
                                     let mut r = record.lock().expect("record");

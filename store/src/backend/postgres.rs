@@ -25,6 +25,11 @@ const INSERT_MANY: &str = "INSERT INTO store_log (user_id, version, device, seq,
      SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::int8[], $5::int8[], $6::bytea[]) \
      ON CONFLICT (user_id, version) DO NOTHING RETURNING user_id, version";
 
+/// The current claims of some users, locked until the transaction ends (a concurrent
+/// claim waits for it, so an append checked here cannot land after a newer claim's read).
+const OWNER_EPOCHS: &str =
+    "SELECT user_id, epoch FROM store_owners WHERE user_id = ANY($1) FOR SHARE";
+
 pub(crate) async fn connect(url: &str, pool_size: u32) -> Result<PgPool, StoreError> {
     let options = PgConnectOptions::from_str(url)?
         .application_name("baton-store")
@@ -70,4 +75,15 @@ pub(crate) async fn insert_rows(
         .fetch_all(conn)
         .await?;
     Ok(plan.outcomes(rows, &written))
+}
+
+/// The current claim epoch of each of `users` that has one.
+pub(crate) async fn owner_epochs(
+    conn: &mut PgConnection,
+    users: &[&str],
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(OWNER_EPOCHS)
+        .bind(users)
+        .fetch_all(conn)
+        .await
 }

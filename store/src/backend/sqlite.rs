@@ -97,3 +97,19 @@ pub(crate) async fn insert_rows(
     }
     Ok(plan.outcomes(rows, &written))
 }
+
+/// The current claim epoch of each of `users` that has one. The write transaction
+/// holds SQLite's one write lock, so no claim can commit before it does.
+pub(crate) async fn owner_epochs(
+    conn: &mut SqliteConnection,
+    users: &[&str],
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let mut select =
+        QueryBuilder::<Sqlite>::new("SELECT user_id, epoch FROM store_owners WHERE user_id IN (");
+    let mut list = select.separated(", ");
+    for user in users {
+        list.push_bind(*user);
+    }
+    select.push(")");
+    select.build_query_as().fetch_all(&mut *conn).await
+}

@@ -13,6 +13,9 @@ pub const ALL: &[(&str, Case)] = &[
     ("stale_owner_cannot_overwrite_snapshot_or_log", |f| {
         Box::pin(stale_owner_cannot_overwrite_snapshot_or_log(f))
     }),
+    ("a_superseded_claim_cannot_append", |f| {
+        Box::pin(a_superseded_claim_cannot_append(f))
+    }),
 ];
 
 fn entry(user: &str, version: u64, device: &str) -> LogEntry {
@@ -95,5 +98,45 @@ async fn stale_owner_cannot_overwrite_snapshot_or_log(fx: Fixture) {
     let log = store.load("f").await.expect("load").log;
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].device, "tv");
+    store.close().await;
+}
+
+async fn a_superseded_claim_cannot_append(fx: Fixture) {
+    let store = fx.open().await;
+    let old = store.claim("g", "node-a").await.expect("claim a");
+    store
+        .append_claimed(vec![entry("g", 1, "tv")], old)
+        .await
+        .expect("the owner appends");
+    let new = store.claim("g", "node-b").await.expect("claim b");
+    // The old owner's next version is free, yet it is refused: its claim is gone.
+    let err = store
+        .append_claimed(vec![entry("g", 2, "tv"), entry("g", 3, "tv")], old)
+        .await
+        .expect_err("superseded claim is fenced");
+    assert!(err.is_stale_writer(), "{err}");
+    assert!(matches!(err, StoreError::Fenced { epoch, .. } if epoch == old));
+    // Fenced and unfenced groups share one group commit without harm.
+    let (fenced, unchecked, owned) = tokio::join!(
+        store.append_claimed(vec![entry("g", 2, "old")], old),
+        store.append(entry("h", 1, "tv")),
+        store.append_claimed(vec![entry("g", 2, "new")], new),
+    );
+    assert!(
+        matches!(fenced, Err(StoreError::Fenced { .. })),
+        "{fenced:?}"
+    );
+    unchecked.expect("an unclaimed append is not checked");
+    owned.expect("the current claim appends");
+    let log = store.load("g").await.expect("load").log;
+    let written: Vec<(u64, &str)> = log.iter().map(|e| (e.version, e.device.as_str())).collect();
+    assert_eq!(written, vec![(1, "tv"), (2, "new")]);
+    // A claimed append of several users is refused before it reaches the database.
+    assert!(matches!(
+        store
+            .append_claimed(vec![entry("g", 3, "tv"), entry("h", 2, "tv")], new)
+            .await,
+        Err(StoreError::InvalidInput { .. })
+    ));
     store.close().await;
 }
