@@ -13,7 +13,7 @@ mod msg;
 mod ops;
 mod personal;
 mod presence;
-mod ratelimit;
+pub(crate) mod ratelimit;
 mod view;
 
 pub(crate) use actor::{UserActor, UserArgs};

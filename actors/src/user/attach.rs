@@ -11,7 +11,7 @@ use super::actor::{Attached, Deferred, UserActor, UserState};
 use super::msg::UserMsg;
 use crate::link::DeviceLink;
 use crate::protocol::{
-    CloseCode, DeviceHello, ErrorFrame, LeaseView, Limits, ResumeMode, ServerFrame, Welcome,
+    CloseCode, DeviceHello, ErrorFrame, LeaseView, ResumeMode, ServerFrame, Welcome,
     PROTOCOL_VERSION,
 };
 
@@ -103,7 +103,7 @@ impl UserActor {
             },
             reset,
             lease: lease_view(state),
-            limits: self.limits(),
+            limits: self.cfg.limits(),
         }));
         link.push_catch_up(Bytes::from(welcome.to_text()));
         match deltas {
@@ -154,6 +154,7 @@ impl UserActor {
         let Some(dev) = state.devices.get(device).filter(|d| d.conn == conn) else {
             return;
         };
+        dev.link.snapshot_queued();
         let text = match state.doc.to_snapshot_bytes().map(String::from_utf8) {
             Ok(Ok(text)) => text,
             Ok(Err(e)) => {
@@ -268,16 +269,6 @@ impl UserActor {
         }
     }
 
-    pub(crate) fn limits(&self) -> Limits {
-        Limits {
-            max_message_bytes: self.cfg.max_message_bytes,
-            rate_limit_events: self.cfg.rate_limit_events,
-            rate_limit_window_secs: self.cfg.rate_limit_window.as_secs(),
-            max_inflight_ops: self.cfg.max_inflight_ops,
-            heartbeat_interval_secs: self.cfg.heartbeat_interval.as_secs(),
-            heartbeat_timeout_secs: self.cfg.heartbeat_timeout.as_secs(),
-        }
-    }
 }
 
 /// The version vector of the durable state: the document's, with every op
