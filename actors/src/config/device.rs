@@ -39,6 +39,18 @@ pub struct DeviceLimits {
 impl DeviceLimits {
     /// The rate-limit window of the per-device buckets.
     pub const WINDOW: Duration = Duration::from_secs(60);
+
+    /// The largest `presence` frame `devices` devices can produce, in bytes:
+    /// every string at its limit and made of control characters (which JSON
+    /// writes as six-byte `\u00XX` escapes), every number at its widest.
+    pub const fn presence_frame_bound(&self, devices: usize) -> usize {
+        /// The frame's envelope: `{"type":"presence","devices":[` ... `]}`.
+        const ENVELOPE: usize = 64;
+        /// One entry's keys, punctuation, `online`, `state` and two u64s.
+        const ENTRY: usize = 192;
+        let escaped = 6 * (baton_crdt::MAX_DEVICE_ID_LEN + self.max_kind_bytes + self.max_name_bytes);
+        ENVELOPE + devices * (ENTRY + escaped + baton_crdt::MAX_CONTENT_ID_LEN + 1)
+    }
 }
 
 impl Default for DeviceLimits {
@@ -57,5 +69,39 @@ impl Default for DeviceLimits {
             outbound_queue_bytes: 1024 * 1024,
             catch_up_queue_bytes: 32 * 1024 * 1024,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{Activity, PresenceEntry, ServerFrame};
+
+    #[test]
+    fn the_presence_bound_holds_for_the_worst_entries() {
+        let limits = DeviceLimits::default();
+        let devices = 32;
+        let nasty = |n: usize| "\u{1}".repeat(n);
+        let entry = PresenceEntry {
+            device: nasty(baton_crdt::MAX_DEVICE_ID_LEN),
+            kind: nasty(limits.max_kind_bytes),
+            name: nasty(limits.max_name_bytes),
+            online: false,
+            activity: Some(Activity {
+                content: baton_crdt::ContentId::try_from("c".repeat(baton_crdt::MAX_CONTENT_ID_LEN))
+                    .expect("id"),
+                state: baton_crdt::PlayState::Playing,
+                position_ms: u64::MAX,
+            }),
+            last_seen_ms: u64::MAX,
+        };
+        let frame = ServerFrame::Presence {
+            devices: vec![entry; devices],
+        }
+        .to_text();
+        let bound = limits.presence_frame_bound(devices);
+        assert!(frame.len() <= bound, "{} > {bound}", frame.len());
+        assert!(bound - frame.len() < 2048, "the bound is tight: {} vs {bound}", frame.len());
+        assert!(bound <= 65_536, "fits in the default max-message-bytes: {bound}");
     }
 }
