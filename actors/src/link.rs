@@ -223,7 +223,10 @@ mod tests {
     fn live_frames_fill_up_to_the_byte_budget_then_close_4008() {
         let l = link(100, 10, 0);
         assert!(l.push(Bytes::from_static(b"12345")).is_ok());
-        assert!(l.push(Bytes::from_static(b"12345")).is_ok(), "exactly at the budget");
+        assert!(
+            l.push(Bytes::from_static(b"12345")).is_ok(),
+            "exactly at the budget"
+        );
         assert_eq!(l.push(Bytes::from_static(b"1")), Err(SlowConsumer));
         assert_eq!(l.shared().close_requested(), Some(CloseCode::SlowConsumer));
     }

@@ -146,7 +146,11 @@ async fn concurrent_sessions_never_log_under_each_others_span() {
             .filter(|d| line.contains(&format!("device={d}")))
             .count();
         assert_eq!(devices, 1, "one session's span per line: {line}");
-        let own = if line.contains("device=alpha") { "alpha" } else { "beta" };
+        let own = if line.contains("device=alpha") {
+            "alpha"
+        } else {
+            "beta"
+        };
         assert!(
             line.contains(&format!("user=user-{own}")),
             "the user field matches the device: {line}"

@@ -230,7 +230,10 @@ async fn close_reaches_the_peer_once_it_reads(s: &mut Setup) {
         .expect("session task");
     assert_eq!(closes(&slow), vec![CloseCode::SlowConsumer.code()]);
     let last = slow.frames.lock().expect("lock").last().cloned();
-    assert!(matches!(last, Some(WireOut::Close(_))), "the close frame comes last");
+    assert!(
+        matches!(last, Some(WireOut::Close(_))),
+        "the close frame comes last"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -257,7 +260,10 @@ async fn a_stalled_device_is_closed_with_4008_and_others_continue() {
         frames_to_slow < 20,
         "the slow device was not buffered for: {frames_to_slow} frames"
     );
-    assert!(!s.sessions[1].is_finished(), "the writer is still connected");
+    assert!(
+        !s.sessions[1].is_finished(),
+        "the writer is still connected"
+    );
     s.hub.shutdown(Duration::from_secs(5)).await;
 }
 

@@ -41,12 +41,18 @@ async fn hello_fields_over_their_limits_close_4000_and_register_nothing() {
     // At the limit: accepted.
     let mut ok = open(&server, "u1", "tv").await;
     send_json(&mut ok, &hello(&"n".repeat(limits.max_name_bytes))).await;
-    assert_eq!(next_of(&mut ok, "welcome", &mut Vec::new()).await["type"], "welcome");
+    assert_eq!(
+        next_of(&mut ok, "welcome", &mut Vec::new()).await["type"],
+        "welcome"
+    );
 
     let big_caps: Vec<String> = vec!["c".into(); limits.max_capabilities + 1];
     let cases = [
         ("hello.device.name", hello(&"n".repeat(60_000))),
-        ("hello.device.name", hello(&"n".repeat(limits.max_name_bytes + 1))),
+        (
+            "hello.device.name",
+            hello(&"n".repeat(limits.max_name_bytes + 1)),
+        ),
         (
             "hello.device.kind",
             json!({"type":"hello","protocol":1,"device":{"kind":"k".repeat(limits.max_kind_bytes + 1)}}),
@@ -90,13 +96,14 @@ async fn a_handoff_with_a_long_request_id_is_refused_and_not_applied() {
     let max = DeviceLimits::default().max_request_id_bytes;
     let mut phone = server.device("u1", "phone", "mobile").await;
     let mut tv = server.device("u1", "tv", "tv").await;
-    let handoff = |id: String| {
-        json!({"type":"handoff","request_id":id,"target":"tv","content":"movie:1","position_ms":0})
-    };
+    let handoff = |id: String| json!({"type":"handoff","request_id":id,"target":"tv","content":"movie:1","position_ms":0});
     send_json(&mut phone.ws, &handoff("r".repeat(max + 1))).await;
     let err = phone.wait_for("error").await;
     assert_eq!(err["code"], "field_too_long", "{err}");
-    assert!(err["message"].as_str().expect("m").starts_with("handoff.request_id"));
+    assert!(err["message"]
+        .as_str()
+        .expect("m")
+        .starts_with("handoff.request_id"));
     // At the limit: delivered (and the refused one never was).
     send_json(&mut phone.ws, &handoff("r".repeat(max))).await;
     let result = phone.wait_for("handoff_result").await;
@@ -159,8 +166,12 @@ async fn max_size_fields_on_max_devices_keep_every_socket() {
 async fn ping_and_pong_before_hello_are_allowed() {
     let server = TestServer::sqlite(test_config()).await;
     let mut ws = open(&server, "u1", "tv").await;
-    ws.send(Message::Ping(b"hi".to_vec().into())).await.expect("ping");
-    ws.send(Message::Pong(Vec::new().into())).await.expect("pong");
+    ws.send(Message::Ping(b"hi".to_vec().into()))
+        .await
+        .expect("ping");
+    ws.send(Message::Pong(Vec::new().into()))
+        .await
+        .expect("pong");
     send_json(&mut ws, &hello("tv")).await;
     let mut seen = Vec::new();
     let welcome = next_of(&mut ws, "welcome", &mut seen).await;
@@ -211,17 +222,22 @@ async fn per_device_rates_allow_their_burst_then_refuse_with_a_retry_hint() {
     .await;
     let mut phone = server.device("u1", "phone", "mobile").await;
     let _tv = server.device("u1", "tv", "tv").await;
-    let handoff =
-        json!({"type":"handoff","request_id":"h","target":"tv","content":"movie:1","position_ms":0});
+    let handoff = json!({"type":"handoff","request_id":"h","target":"tv","content":"movie:1","position_ms":0});
     for _ in 0..2 {
         send_json(&mut phone.ws, &handoff).await;
-        assert_eq!(phone.wait_for("handoff_result").await["outcome"], "delivered");
+        assert_eq!(
+            phone.wait_for("handoff_result").await["outcome"],
+            "delivered"
+        );
     }
     send_json(&mut phone.ws, &handoff).await;
     let err = phone.wait_for("error").await;
     assert_eq!(err["code"], "rate_limited", "{err}");
     let retry = err["retry_after_ms"].as_u64().expect("retry hint");
-    assert!(retry > 20_000 && retry <= 30_000, "one handoff per 30 s: {retry}");
+    assert!(
+        retry > 20_000 && retry <= 30_000,
+        "one handoff per 30 s: {retry}"
+    );
 
     // Interactions have their own bucket: the refused handoff did not use it.
     // (`unknown_content` answers an allowed interaction: the catalog is empty.)
@@ -246,7 +262,12 @@ async fn a_heartbeat_flood_is_bounded_and_closed_4029() {
     let flood = 2_000u64;
     for i in 0..flood {
         let beat = json!({"type":"heartbeat","activity":{"content":"movie:1","state":"playing","position_ms":i}});
-        if flooder.ws.send(Message::Text(beat.to_string().into())).await.is_err() {
+        if flooder
+            .ws
+            .send(Message::Text(beat.to_string().into()))
+            .await
+            .is_err()
+        {
             break;
         }
     }
@@ -291,7 +312,10 @@ async fn large_document(server: &TestServer, user: &str, n: u64) {
     let mut writer = server.device(user, "writer", "web").await;
     let mut last = 0;
     for i in 0..n {
-        let id = format!("m:{i:06}:{}", "x".repeat(baton_crdt::MAX_CONTENT_ID_LEN - 9));
+        let id = format!(
+            "m:{i:06}:{}",
+            "x".repeat(baton_crdt::MAX_CONTENT_ID_LEN - 9)
+        );
         last = writer.op(add(&id)).await;
         if i % 48 == 47 {
             writer.wait_ack(last).await;
@@ -351,7 +375,10 @@ async fn a_resync_flood_from_a_device_that_never_reads_is_bounded() {
         grown / 1024
     );
     assert_eq!(code, Some(4029), "closed for ignoring rate_limited");
-    assert!(snapshots <= 6, "at most the per-minute resyncs: {snapshots}");
+    assert!(
+        snapshots <= 6,
+        "at most the per-minute resyncs: {snapshots}"
+    );
     assert!(grown < CEILING, "RSS grew {} MiB", grown / (1024 * 1024));
 }
 

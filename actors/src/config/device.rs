@@ -48,7 +48,8 @@ impl DeviceLimits {
         const ENVELOPE: usize = 64;
         /// One entry's keys, punctuation, `online`, `state` and two u64s.
         const ENTRY: usize = 192;
-        let escaped = 6 * (baton_crdt::MAX_DEVICE_ID_LEN + self.max_kind_bytes + self.max_name_bytes);
+        let escaped =
+            6 * (baton_crdt::MAX_DEVICE_ID_LEN + self.max_kind_bytes + self.max_name_bytes);
         ENVELOPE + devices * (ENTRY + escaped + baton_crdt::MAX_CONTENT_ID_LEN + 1)
     }
 }
@@ -88,8 +89,10 @@ mod tests {
             name: nasty(limits.max_name_bytes),
             online: false,
             activity: Some(Activity {
-                content: baton_crdt::ContentId::try_from("c".repeat(baton_crdt::MAX_CONTENT_ID_LEN))
-                    .expect("id"),
+                content: baton_crdt::ContentId::try_from(
+                    "c".repeat(baton_crdt::MAX_CONTENT_ID_LEN),
+                )
+                .expect("id"),
                 state: baton_crdt::PlayState::Playing,
                 position_ms: u64::MAX,
             }),
@@ -101,7 +104,14 @@ mod tests {
         .to_text();
         let bound = limits.presence_frame_bound(devices);
         assert!(frame.len() <= bound, "{} > {bound}", frame.len());
-        assert!(bound - frame.len() < 2048, "the bound is tight: {} vs {bound}", frame.len());
-        assert!(bound <= 65_536, "fits in the default max-message-bytes: {bound}");
+        assert!(
+            bound - frame.len() < 2048,
+            "the bound is tight: {} vs {bound}",
+            frame.len()
+        );
+        assert!(
+            bound <= 65_536,
+            "fits in the default max-message-bytes: {bound}"
+        );
     }
 }

@@ -13,8 +13,16 @@ use crate::protocol::{ClientFrame, ErrorFrame};
 pub(super) fn check(frame: &ClientFrame, limits: &DeviceLimits) -> Result<(), ErrorFrame> {
     match frame {
         ClientFrame::Hello { device, .. } => {
-            within("hello.device.kind", device.kind.len(), limits.max_kind_bytes)?;
-            within("hello.device.name", device.name.len(), limits.max_name_bytes)?;
+            within(
+                "hello.device.kind",
+                device.kind.len(),
+                limits.max_kind_bytes,
+            )?;
+            within(
+                "hello.device.name",
+                device.name.len(),
+                limits.max_name_bytes,
+            )?;
             if device.capabilities.len() > limits.max_capabilities {
                 return Err(too_long(format!(
                     "hello.device.capabilities has {} entries; at most {}",
@@ -54,9 +62,7 @@ pub(super) fn check(frame: &ClientFrame, limits: &DeviceLimits) -> Result<(), Er
 
 fn within(field: &str, len: usize, max: usize) -> Result<(), ErrorFrame> {
     if len > max {
-        return Err(too_long(format!(
-            "{field} is {len} bytes; at most {max}"
-        )));
+        return Err(too_long(format!("{field} is {len} bytes; at most {max}")));
     }
     Ok(())
 }
@@ -90,11 +96,21 @@ mod tests {
         let l = DeviceLimits::default();
         let cap = "c".repeat(l.max_capability_bytes);
         let caps = vec![cap.clone(); l.max_capabilities];
-        let at_limit = hello(&"k".repeat(l.max_kind_bytes), &"n".repeat(l.max_name_bytes), &caps);
+        let at_limit = hello(
+            &"k".repeat(l.max_kind_bytes),
+            &"n".repeat(l.max_name_bytes),
+            &caps,
+        );
         assert!(check(&at_limit, &l).is_ok());
 
-        refused(&hello(&"k".repeat(l.max_kind_bytes + 1), "", &[]), "hello.device.kind");
-        refused(&hello("tv", &"n".repeat(l.max_name_bytes + 1), &[]), "hello.device.name");
+        refused(
+            &hello(&"k".repeat(l.max_kind_bytes + 1), "", &[]),
+            "hello.device.kind",
+        );
+        refused(
+            &hello("tv", &"n".repeat(l.max_name_bytes + 1), &[]),
+            "hello.device.name",
+        );
         let mut many = caps.clone();
         many.push("x".into());
         refused(&hello("tv", "", &many), "hello.device.capabilities");
@@ -118,7 +134,11 @@ mod tests {
             position_ms: 0,
         };
         let max_target = "t".repeat(baton_crdt::MAX_DEVICE_ID_LEN);
-        assert!(check(&handoff(&"r".repeat(l.max_request_id_bytes), &max_target), &l).is_ok());
+        assert!(check(
+            &handoff(&"r".repeat(l.max_request_id_bytes), &max_target),
+            &l
+        )
+        .is_ok());
         refused(
             &handoff(&"r".repeat(l.max_request_id_bytes + 1), "tv"),
             "handoff.request_id",

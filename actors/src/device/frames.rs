@@ -10,8 +10,8 @@ use ractor::ActorRef;
 use super::bounds;
 use super::rates::{DeviceRates, Rated, Verdict};
 use super::session::DeviceIdentity;
-use crate::config::ActorConfig;
 use super::socket::{BoxStream, WireIn};
+use crate::config::ActorConfig;
 use crate::hub::Hub;
 use crate::link::DeviceLink;
 use crate::protocol::{ClientFrame, CloseCode, ErrorFrame, ServerFrame, PROTOCOL_VERSION};
@@ -47,7 +47,10 @@ pub(super) async fn handshake(
             }
             Ok(Some(WireIn::Binary)) => {
                 return refuse(
-                    ErrorFrame::new("hello_required", "the first frame must be a hello text frame"),
+                    ErrorFrame::new(
+                        "hello_required",
+                        "the first frame must be a hello text frame",
+                    ),
                     CloseCode::ProtocolViolation,
                 )
             }

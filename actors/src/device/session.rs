@@ -90,8 +90,13 @@ async fn serve(
     }
 
     let expiry = tokio::time::sleep_until(
-        expiry_deadline(ident.expires_at, cfg.token_leeway, Instant::now(), unix_now())
-            .map_or_else(far_future, tokio::time::Instant::from_std),
+        expiry_deadline(
+            ident.expires_at,
+            cfg.token_leeway,
+            Instant::now(),
+            unix_now(),
+        )
+        .map_or_else(far_future, tokio::time::Instant::from_std),
     );
     tokio::pin!(expiry);
     let tick = cfg.pong_timeout.min(cfg.ping_interval);

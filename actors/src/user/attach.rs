@@ -268,7 +268,6 @@ impl UserActor {
             );
         }
     }
-
 }
 
 /// The version vector of the durable state: the document's, with every op

@@ -134,14 +134,25 @@ impl LimitsSection {
         c.at_least("limits.max-kind-bytes", self.max_kind_bytes, 5);
         c.at_most("limits.max-kind-bytes", self.max_kind_bytes, 256);
         c.at_most("limits.max-capabilities", self.max_capabilities, 64);
-        c.at_most("limits.max-capability-bytes", self.max_capability_bytes, 256);
+        c.at_most(
+            "limits.max-capability-bytes",
+            self.max_capability_bytes,
+            256,
+        );
         c.at_least("limits.max-request-id-bytes", self.max_request_id_bytes, 1);
-        c.at_most("limits.max-request-id-bytes", self.max_request_id_bytes, 1024);
+        c.at_most(
+            "limits.max-request-id-bytes",
+            self.max_request_id_bytes,
+            1024,
+        );
         for (key, per_minute) in [
             ("limits.handoffs-per-minute", self.handoffs_per_minute),
             ("limits.resyncs-per-minute", self.resyncs_per_minute),
             ("limits.heartbeats-per-minute", self.heartbeats_per_minute),
-            ("limits.interactions-per-minute", self.interactions_per_minute),
+            (
+                "limits.interactions-per-minute",
+                self.interactions_per_minute,
+            ),
             ("limits.refusals-per-minute", self.refusals_per_minute),
         ] {
             c.at_least(key, per_minute, 1);

@@ -255,7 +255,10 @@ fn device_limits_come_from_the_environment_and_are_checked_at_their_edges() {
         jail.set_env("BATON_LIMITS__OUTBOUND_QUEUE_BYTES", "65536");
         jail.set_env("BATON_SESSIONS__CLOSE_TIMEOUT_SECS", "60");
         let c = load(None)?;
-        assert_eq!(c.limits.max_name_bytes, 100, "32 presence entries still fit a message");
+        assert_eq!(
+            c.limits.max_name_bytes, 100,
+            "32 presence entries still fit a message"
+        );
         assert_eq!(c.limits.resyncs_per_minute, 2);
         assert_eq!(
             c.limits.outbound_queue_bytes, c.limits.max_message_bytes,
