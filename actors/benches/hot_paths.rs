@@ -82,6 +82,7 @@ fn ident(device: &str) -> DeviceIdentity {
         write_preferences: true,
         playback_control: true,
         jti: None,
+        expires_at: None,
     }
 }
 

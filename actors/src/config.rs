@@ -4,6 +4,10 @@
 
 use std::time::Duration;
 
+mod device;
+
+pub use device::DeviceLimits;
+
 /// Settings for user and device actors.
 #[derive(Debug, Clone)]
 pub struct ActorConfig {
@@ -33,8 +37,16 @@ pub struct ActorConfig {
     pub ping_interval: Duration,
     /// Close the socket when nothing (not even a pong) arrives for `ping_interval + pong_timeout`.
     pub pong_timeout: Duration,
-    /// A write to a socket taking longer than this closes it.
+    /// A write to a socket taking longer than this closes it (4008).
     pub write_timeout: Duration,
+    /// How long closing waits for the close frame (behind the frames already
+    /// written) to reach the device and for the device's close frame.
+    pub close_timeout: Duration,
+    /// A socket stays open until its token's `exp` plus this leeway (the
+    /// verifier's leeway), then closes with 1008.
+    pub token_leeway: Duration,
+    /// Field lengths, per-device rate limits and outbound byte budgets.
+    pub device: DeviceLimits,
     /// Snapshot frames carry at most this many bytes of snapshot text each.
     pub snapshot_chunk_bytes: usize,
     /// Unacknowledged ops one device may have in flight.
@@ -74,6 +86,9 @@ impl Default for ActorConfig {
             ping_interval: Duration::from_secs(30),
             pong_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(5),
+            token_leeway: Duration::from_secs(30),
+            device: DeviceLimits::default(),
             snapshot_chunk_bytes: 32 * 1024,
             max_inflight_ops: 64,
             max_message_bytes: 64 * 1024,
@@ -83,6 +98,30 @@ impl Default for ActorConfig {
             claim_ownership: false,
             warm_state_ttl: Duration::from_secs(30),
             move_wait: Duration::from_secs(2),
+        }
+    }
+}
+
+impl ActorConfig {
+    /// The limits announced to devices in `welcome`.
+    pub fn limits(&self) -> crate::protocol::Limits {
+        let d = &self.device;
+        crate::protocol::Limits {
+            max_message_bytes: self.max_message_bytes,
+            rate_limit_events: self.rate_limit_events,
+            rate_limit_window_secs: self.rate_limit_window.as_secs(),
+            max_inflight_ops: self.max_inflight_ops,
+            heartbeat_interval_secs: self.heartbeat_interval.as_secs(),
+            heartbeat_timeout_secs: self.heartbeat_timeout.as_secs(),
+            max_name_bytes: d.max_name_bytes,
+            max_kind_bytes: d.max_kind_bytes,
+            max_capabilities: d.max_capabilities,
+            max_capability_bytes: d.max_capability_bytes,
+            max_request_id_bytes: d.max_request_id_bytes,
+            handoffs_per_minute: d.handoffs_per_minute,
+            resyncs_per_minute: d.resyncs_per_minute,
+            heartbeats_per_minute: d.heartbeats_per_minute,
+            interactions_per_minute: d.interactions_per_minute,
         }
     }
 }

@@ -10,7 +10,9 @@
 //! costs more than the whole per-device memory budget, and its unbounded
 //! mailbox would need a separate bound anyway.
 
+mod bounds;
 mod frames;
+mod rates;
 mod session;
 mod socket;
 

@@ -46,7 +46,7 @@ pub mod shared;
 pub mod user;
 pub mod wire;
 
-pub use config::ActorConfig;
+pub use config::{ActorConfig, DeviceLimits};
 pub use device::{run_session, BoxSink, BoxStream, DeviceIdentity, SocketError, WireIn, WireOut};
 pub use error::ActorError;
 pub use hub::{ConnPermit, Hub};

@@ -17,7 +17,7 @@ mod msg;
 mod ops;
 mod personal;
 mod presence;
-mod ratelimit;
+pub(crate) mod ratelimit;
 mod snapshot;
 mod view;
 

@@ -2,13 +2,16 @@
 //! each frame to the user's actor, with scope and in-flight checks.
 
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use ractor::ActorRef;
 
+use super::bounds;
+use super::rates::{DeviceRates, Rated, Verdict};
 use super::session::DeviceIdentity;
 use super::socket::{BoxStream, WireIn};
+use crate::config::ActorConfig;
 use crate::hub::Hub;
 use crate::link::DeviceLink;
 use crate::protocol::{ClientFrame, CloseCode, ErrorFrame, ServerFrame, PROTOCOL_VERSION};
@@ -17,6 +20,8 @@ use crate::wire::parse_client_frame;
 
 /// Wait for `hello` and attach. Returns the user actor, or `None` when the
 /// connection must end (the reason was already sent to the device).
+/// Control frames (ping, pong) may come first; `hello` must still arrive
+/// within `ping_interval + pong_timeout` of the upgrade.
 pub(super) async fn handshake(
     hub: &Hub,
     ident: &DeviceIdentity,
@@ -25,29 +30,43 @@ pub(super) async fn handshake(
     stream: &mut BoxStream,
 ) -> Option<ActorRef<UserMsg>> {
     let cfg = hub.config();
-    let first = tokio::time::timeout(cfg.ping_interval + cfg.pong_timeout, stream.next()).await;
-    let text = match first {
-        Ok(Some(WireIn::Text(text))) => text,
-        Ok(Some(WireIn::TooBig)) => {
-            link.close(CloseCode::TooBig);
-            return None;
-        }
-        Ok(_) => {
-            link.close(CloseCode::Normal);
-            return None;
-        }
-        Err(_) => {
-            link.close(CloseCode::HeartbeatTimeout);
-            return None;
-        }
-    };
     let refuse = |err: ErrorFrame, code: CloseCode| {
         count_error(&err.code);
         let _ = link.push_frame(&ServerFrame::Error(err));
         link.close(code);
         None
     };
-    let (device, vv) = match parse_client_frame(&text, cfg.max_message_bytes) {
+    let deadline = tokio::time::Instant::now() + cfg.ping_interval + cfg.pong_timeout;
+    let text = loop {
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(WireIn::Text(text))) => break text,
+            Ok(Some(WireIn::Pong)) => {}
+            Ok(Some(WireIn::TooBig)) => {
+                link.close(CloseCode::TooBig);
+                return None;
+            }
+            Ok(Some(WireIn::Binary)) => {
+                return refuse(
+                    ErrorFrame::new(
+                        "hello_required",
+                        "the first frame must be a hello text frame",
+                    ),
+                    CloseCode::ProtocolViolation,
+                )
+            }
+            Ok(None | Some(WireIn::Close)) => {
+                link.close(CloseCode::Normal);
+                return None;
+            }
+            Err(_) => {
+                link.close(CloseCode::HeartbeatTimeout);
+                return None;
+            }
+        }
+    };
+    let hello = parse_client_frame(&text, cfg.max_message_bytes)
+        .and_then(|frame| bounds::check(&frame, &cfg.device).map(|()| frame));
+    let (device, vv) = match hello {
         Ok(ClientFrame::Hello {
             protocol: PROTOCOL_VERSION,
             device,
@@ -90,8 +109,8 @@ pub(super) struct Session<'a> {
     pub(super) conn: u64,
     pub(super) link: &'a DeviceLink,
     pub(super) user: &'a ActorRef<UserMsg>,
-    pub(super) max_inflight: usize,
-    pub(super) max_bytes: usize,
+    pub(super) cfg: &'a ActorConfig,
+    pub(super) rates: DeviceRates,
 }
 
 impl Session<'_> {
@@ -100,15 +119,24 @@ impl Session<'_> {
         let _ = self.link.push_frame(&ServerFrame::Error(err));
     }
 
-    /// Handle one text frame. Returns `true` when it was a heartbeat.
-    pub(super) fn handle_text(&mut self, text: &str) -> bool {
-        let frame = match parse_client_frame(text, self.max_bytes) {
+    /// Handle one text frame received at `now`. Returns `true` when it was a
+    /// heartbeat.
+    pub(super) fn handle_text(&mut self, text: &str, now: Instant) -> bool {
+        let parsed = parse_client_frame(text, self.cfg.max_message_bytes)
+            .and_then(|frame| bounds::check(&frame, &self.cfg.device).map(|()| frame));
+        let frame = match parsed {
             Ok(frame) => frame,
             Err(err) => {
                 self.error(err);
                 return false;
             }
         };
+        let heartbeat = matches!(frame, ClientFrame::Heartbeat { .. });
+        if let Some(kind) = rated(&frame) {
+            if !self.admit(kind, now) {
+                return heartbeat;
+            }
+        }
         let device = self.ident.device.clone();
         let conn = self.conn;
         let msg = match frame {
@@ -128,10 +156,11 @@ impl Session<'_> {
                     return false;
                 }
                 let shared = self.link.shared();
-                if shared.inflight.load(Ordering::Acquire) >= self.max_inflight {
+                let max_inflight = self.cfg.max_inflight_ops;
+                if shared.inflight.load(Ordering::Acquire) >= max_inflight {
                     let mut err = ErrorFrame::new(
                         "too_many_inflight",
-                        format!("at most {} unacknowledged ops", self.max_inflight),
+                        format!("at most {max_inflight} unacknowledged ops"),
                     )
                     .for_seq(seq);
                     err.retry_after_ms = Some(100);
@@ -145,13 +174,10 @@ impl Session<'_> {
                     conn,
                     seq,
                     op,
-                    received: Instant::now(),
+                    received: now,
                 }
             }
-            ClientFrame::Heartbeat { activity } => {
-                let _ = self.user.cast(UserMsg::Heartbeat { device, activity });
-                return true;
-            }
+            ClientFrame::Heartbeat { activity } => UserMsg::Heartbeat { device, activity },
             ClientFrame::Handoff {
                 request_id,
                 target,
@@ -173,7 +199,14 @@ impl Session<'_> {
                     position_ms,
                 }
             }
-            ClientFrame::Resync {} => UserMsg::Resync { device, conn },
+            ClientFrame::Resync {} => {
+                if !self.link.shared().request_snapshot() {
+                    // A snapshot is already on its way; it answers this one too.
+                    metrics::counter!("baton_resyncs_merged_total").increment(1);
+                    return false;
+                }
+                UserMsg::Resync { device, conn }
+            }
             ClientFrame::Interaction { content, kind } => UserMsg::Interaction {
                 device,
                 content: content.as_str().to_owned(),
@@ -186,7 +219,47 @@ impl Session<'_> {
         if self.user.cast(msg).is_err() {
             self.link.close(CloseCode::InternalError);
         }
-        false
+        heartbeat
+    }
+
+    /// Apply the device's rate for `kind`: `false` (and a refusal sent, or
+    /// the socket closed) when the frame must be dropped.
+    fn admit(&mut self, kind: Rated, now: Instant) -> bool {
+        let refusal = |wait: Duration| {
+            let mut err = ErrorFrame::new(
+                "rate_limited",
+                format!("too many `{}` frames from this device", kind.frame_type()),
+            );
+            err.retry_after_ms = Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1));
+            err
+        };
+        match self.rates.admit(kind, now) {
+            Verdict::Allow => true,
+            Verdict::Refuse(wait) => {
+                self.error(refusal(wait));
+                false
+            }
+            Verdict::Disconnect => {
+                metrics::counter!("baton_rate_limit_disconnects_total").increment(1);
+                self.error(ErrorFrame::new(
+                    "rate_limited",
+                    "too many refused frames; closing",
+                ));
+                self.link.close(CloseCode::RateLimited);
+                false
+            }
+        }
+    }
+}
+
+/// The per-device rate a frame is held to, if any.
+fn rated(frame: &ClientFrame) -> Option<Rated> {
+    match frame {
+        ClientFrame::Handoff { .. } => Some(Rated::Handoff),
+        ClientFrame::Resync {} => Some(Rated::Resync),
+        ClientFrame::Heartbeat { .. } => Some(Rated::Heartbeat),
+        ClientFrame::Interaction { .. } => Some(Rated::Interaction),
+        ClientFrame::Hello { .. } | ClientFrame::Op { .. } => None,
     }
 }
 

@@ -1,14 +1,16 @@
 //! The device session task: one per connection, owning the socket.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
 use ractor::ActorStatus;
+use tracing::Instrument;
 
 use super::frames::{handshake, Session};
+use super::rates::DeviceRates;
 use super::socket::{BoxSink, BoxStream, WireIn, WireOut};
 use crate::hub::{ConnPermit, Hub};
-use crate::link::{DeviceLink, LinkShared};
+use crate::link::{DeviceLink, LinkShared, QueueBounds};
 use crate::protocol::{CloseCode, ErrorFrame};
 use crate::user::UserMsg;
 
@@ -27,19 +29,43 @@ pub struct DeviceIdentity {
     pub playback_control: bool,
     /// The token's id (`jti`), for closing the socket if it is revoked.
     pub jti: Option<String>,
+    /// The token's `exp` (seconds since the Unix epoch): the session closes
+    /// with 1008 at `exp` plus [`ActorConfig::token_leeway`](crate::ActorConfig).
+    /// `None` for sessions whose credentials do not expire.
+    pub expires_at: Option<u64>,
 }
 
 /// Why writing stopped.
 enum WriteEnd {
-    /// The socket failed or a write timed out; close without flushing.
+    /// The socket failed; close without a close frame.
     Broken,
-    /// A slow-consumer close interrupted the write.
-    Aborted,
+    /// The device is being disconnected: a slow-consumer close interrupted
+    /// the write, or a write timed out.
+    SlowConsumer,
 }
 
 /// Serve one device connection until it ends. Never fails: every problem is
-/// reported to the device as an error frame or close code.
+/// reported to the device as an error frame or close code. Everything it logs
+/// carries the connection's span (user, device, conn), and only its own.
 pub async fn run_session(
+    hub: Hub,
+    permit: ConnPermit,
+    ident: DeviceIdentity,
+    stream: BoxStream,
+    sink: BoxSink,
+) {
+    let span = tracing::info_span!(
+        "device",
+        user = %ident.user,
+        device = %ident.device,
+        conn = permit.id()
+    );
+    serve(hub, permit, ident, stream, sink)
+        .instrument(span)
+        .await;
+}
+
+async fn serve(
     hub: Hub,
     permit: ConnPermit,
     ident: DeviceIdentity,
@@ -47,11 +73,13 @@ pub async fn run_session(
     mut sink: BoxSink,
 ) {
     let cfg = hub.config().clone();
-    let link = DeviceLink::new(cfg.outbound_queue);
+    let link = DeviceLink::new(QueueBounds {
+        frames: cfg.outbound_queue,
+        bytes: cfg.device.outbound_queue_bytes,
+        catch_up_bytes: cfg.device.catch_up_queue_bytes,
+    });
     let shared = link.shared().clone();
     let conn = permit.id();
-    let span = tracing::info_span!("device", user = %ident.user, device = %ident.device, conn);
-    let _enter = span.enter();
 
     let user = handshake(&hub, &ident, conn, &link, &mut stream).await;
     if user.is_some() {
@@ -61,18 +89,36 @@ pub async fn run_session(
         }
     }
 
+    let expiry = tokio::time::sleep_until(
+        expiry_deadline(
+            ident.expires_at,
+            cfg.token_leeway,
+            Instant::now(),
+            unix_now(),
+        )
+        .map_or_else(far_future, tokio::time::Instant::from_std),
+    );
+    tokio::pin!(expiry);
     let tick = cfg.pong_timeout.min(cfg.ping_interval);
     let mut ticker = tokio::time::interval(tick);
     let mut last_rx = Instant::now();
     let mut last_ping = Instant::now();
     let mut last_heartbeat = Instant::now();
     let mut broken = false;
-    while let Some(user) = &user {
+    let mut session = user.as_ref().map(|user| Session {
+        ident: &ident,
+        conn,
+        link: &link,
+        user,
+        cfg: &cfg,
+        rates: DeviceRates::new(&cfg.device, Instant::now()),
+    });
+    while let Some(session) = &mut session {
         // Write what is queued first: frames keep their order, and a close
         // requested after them goes out after them.
         match flush(&mut sink, &shared, cfg.write_timeout).await {
             Ok(()) => {}
-            Err(WriteEnd::Aborted) => break,
+            Err(WriteEnd::SlowConsumer) => break,
             Err(WriteEnd::Broken) => {
                 broken = true;
                 break;
@@ -81,16 +127,12 @@ pub async fn run_session(
         if shared.close_requested().is_some() {
             break;
         }
-        let mut session = Session {
-            ident: &ident,
-            conn,
-            link: &link,
-            user,
-            max_inflight: cfg.max_inflight_ops,
-            max_bytes: cfg.max_message_bytes,
-        };
         tokio::select! {
             () = shared.wake.notified() => {}
+            () = &mut expiry, if ident.expires_at.is_some() => {
+                tracing::info!("token expired");
+                link.close(CloseCode::PolicyViolation);
+            }
             frame = stream.next() => {
                 last_rx = Instant::now();
                 match frame {
@@ -105,7 +147,7 @@ pub async fn run_session(
                     }
                     Some(WireIn::Binary) => session.error(ErrorFrame::new("binary_not_supported", "protocol v1 uses JSON text frames")),
                     Some(WireIn::Text(text)) => {
-                        if session.handle_text(&text) {
+                        if session.handle_text(&text, last_rx) {
                             last_heartbeat = last_rx;
                         }
                     }
@@ -124,7 +166,7 @@ pub async fn run_session(
                         break;
                     }
                 }
-                if matches!(user.get_status(), ActorStatus::Stopping | ActorStatus::Stopped) {
+                if matches!(session.user.get_status(), ActorStatus::Stopping | ActorStatus::Stopped) {
                     link.close(CloseCode::InternalError);
                 }
             }
@@ -136,19 +178,7 @@ pub async fn run_session(
     }
     if !broken {
         let code = shared.close_requested().unwrap_or(CloseCode::Normal);
-        // The closing handshake: send our close frame, then read until the
-        // peer's (or a second passes), so unread bytes do not turn the
-        // close into a reset that could hide the close code from the device.
-        let close = async {
-            let _ = sink.send(WireOut::Close(code)).await;
-            while let Some(frame) = stream.next().await {
-                if matches!(frame, WireIn::Close) {
-                    break;
-                }
-            }
-            let _ = sink.close().await;
-        };
-        let _ = tokio::time::timeout(Duration::from_secs(1), close).await;
+        close(&mut sink, &mut stream, &shared, code, cfg.close_timeout).await;
     }
     if let Some(user) = &user {
         if let Some(jti) = &ident.jti {
@@ -163,8 +193,41 @@ pub async fn run_session(
     drop(permit);
 }
 
+/// The closing handshake. A slow consumer's unwritten frames are dropped; the
+/// close frame then follows whatever part of a frame the socket already took
+/// (a frame cannot be cut short without corrupting the stream), so it reaches
+/// a device that reads again within `wait`. Then read until the peer's close
+/// (at most `wait` again), so unread bytes do not turn the close into a reset
+/// that could hide the close code from the device.
+async fn close(
+    sink: &mut BoxSink,
+    stream: &mut BoxStream,
+    shared: &LinkShared,
+    code: CloseCode,
+    wait: Duration,
+) {
+    if code == CloseCode::SlowConsumer {
+        shared.clear();
+    }
+    let sent = tokio::time::timeout(wait, sink.send(WireOut::Close(code))).await;
+    if !matches!(sent, Ok(Ok(()))) {
+        tracing::debug!(?code, "close frame not delivered within the close timeout");
+        return;
+    }
+    let drain = async {
+        while let Some(frame) = stream.next().await {
+            if matches!(frame, WireIn::Close) {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    };
+    let _ = tokio::time::timeout(wait, drain).await;
+}
+
 /// Write every queued frame, each under the write timeout. A slow-consumer
-/// close interrupts a stuck write and skips what is left.
+/// close interrupts a stuck write and skips what is left; a write that takes
+/// longer than the timeout makes the device a slow consumer.
 async fn flush(
     sink: &mut BoxSink,
     shared: &LinkShared,
@@ -172,7 +235,7 @@ async fn flush(
 ) -> Result<(), WriteEnd> {
     loop {
         if shared.close_requested() == Some(CloseCode::SlowConsumer) {
-            return Err(WriteEnd::Aborted);
+            return Err(WriteEnd::SlowConsumer);
         }
         let Some(frame) = shared.pop() else {
             return Ok(());
@@ -183,10 +246,57 @@ async fn flush(
                 Ok(Err(_)) => return Err(WriteEnd::Broken),
                 Err(_) => {
                     metrics::counter!("baton_slow_consumer_disconnects_total").increment(1);
-                    return Err(WriteEnd::Broken);
+                    // A close already requested keeps its code.
+                    shared.request_close(CloseCode::SlowConsumer);
+                    return Err(WriteEnd::SlowConsumer);
                 }
             },
-            () = shared.abort.notified() => return Err(WriteEnd::Aborted),
+            () = shared.abort.notified() => return Err(WriteEnd::SlowConsumer),
         }
+    }
+}
+
+/// When a session whose token expires at `exp` (Unix seconds) must close:
+/// at `exp + leeway`, as an instant measured from (`now`, `unix_now`).
+pub(super) fn expiry_deadline(
+    exp: Option<u64>,
+    leeway: Duration,
+    now: Instant,
+    unix_now: Duration,
+) -> Option<Instant> {
+    let close_at = Duration::from_secs(exp?).saturating_add(leeway);
+    now.checked_add(close_at.saturating_sub(unix_now))
+}
+
+fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// A deadline that never comes (about thirty years away).
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(86_400 * 365 * 30)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_ends_at_exp_plus_leeway() {
+        let now = Instant::now();
+        let unix = Duration::from_secs(1_000);
+        let leeway = Duration::from_secs(30);
+        assert_eq!(
+            expiry_deadline(Some(1_100), leeway, now, unix),
+            Some(now + Duration::from_secs(130))
+        );
+        assert_eq!(
+            expiry_deadline(Some(900), leeway, now, unix),
+            Some(now),
+            "already past exp + leeway: close at once"
+        );
+        assert_eq!(expiry_deadline(None, leeway, now, unix), None);
     }
 }

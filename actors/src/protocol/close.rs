@@ -25,6 +25,8 @@ pub enum CloseCode {
     HeartbeatTimeout,
     /// 4008: the device did not read fast enough; its outbound queue filled up.
     SlowConsumer,
+    /// 4029: the device kept sending frames refused as `rate_limited`.
+    RateLimited,
     /// 4009: the user moved to another node (cluster rebalancing or a stale owner);
     /// reconnect at once (any node) and resume with deltas.
     Moved,
@@ -45,6 +47,7 @@ impl CloseCode {
             Self::Replaced => 4001,
             Self::HeartbeatTimeout => 4002,
             Self::SlowConsumer => 4008,
+            Self::RateLimited => 4029,
             Self::Moved => 4009,
         }
     }
@@ -63,6 +66,7 @@ impl CloseCode {
             Self::Replaced => "replaced by a newer connection",
             Self::HeartbeatTimeout => "heartbeat timeout",
             Self::SlowConsumer => "slow consumer: outbound queue full",
+            Self::RateLimited => "rate limits ignored",
             Self::Moved => "user moved to another node, reconnect now",
         }
     }
@@ -81,6 +85,7 @@ impl CloseCode {
             Self::Replaced,
             Self::HeartbeatTimeout,
             Self::SlowConsumer,
+            Self::RateLimited,
             Self::Moved,
         ]
         .into_iter()

@@ -136,6 +136,24 @@ pub struct Limits {
     pub heartbeat_interval_secs: u64,
     /// Offline after this long without a heartbeat, in seconds.
     pub heartbeat_timeout_secs: u64,
+    /// Longest `hello.device.name`, in bytes.
+    pub max_name_bytes: usize,
+    /// Longest `hello.device.kind`, in bytes.
+    pub max_kind_bytes: usize,
+    /// Most `hello.device.capabilities`.
+    pub max_capabilities: usize,
+    /// Longest capability, in bytes.
+    pub max_capability_bytes: usize,
+    /// Longest `handoff.request_id`, in bytes.
+    pub max_request_id_bytes: usize,
+    /// `handoff` frames per device per minute.
+    pub handoffs_per_minute: u32,
+    /// `resync` frames per device per minute.
+    pub resyncs_per_minute: u32,
+    /// `heartbeat` frames per device per minute.
+    pub heartbeats_per_minute: u32,
+    /// `interaction` frames per device per minute.
+    pub interactions_per_minute: u32,
 }
 
 /// One device in a `presence` frame.

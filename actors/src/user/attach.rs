@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::actor::{Attached, Deferred, UserActor, UserState};
 use super::announce::{Announce, Joining};
 use crate::protocol::{
-    CloseCode, DeviceHello, ErrorFrame, LeaseView, Limits, ResumeMode, ServerFrame, Welcome,
+    CloseCode, DeviceHello, ErrorFrame, LeaseView, ResumeMode, ServerFrame, Welcome,
     PROTOCOL_VERSION,
 };
 
@@ -122,7 +122,7 @@ impl UserActor {
             },
             reset,
             lease: state.durable_lease.clone(),
-            limits: self.limits(),
+            limits: self.cfg.limits(),
         }));
         link.push_catch_up(Bytes::from(welcome.to_text()));
         match deltas {
@@ -168,17 +168,6 @@ impl UserActor {
             state.idle_since = std::time::Instant::now();
         }
         self.broadcast_presence(state);
-    }
-
-    pub(crate) fn limits(&self) -> Limits {
-        Limits {
-            max_message_bytes: self.cfg.max_message_bytes,
-            rate_limit_events: self.cfg.rate_limit_events,
-            rate_limit_window_secs: self.cfg.rate_limit_window.as_secs(),
-            max_inflight_ops: self.cfg.max_inflight_ops,
-            heartbeat_interval_secs: self.cfg.heartbeat_interval.as_secs(),
-            heartbeat_timeout_secs: self.cfg.heartbeat_timeout.as_secs(),
-        }
     }
 }
 

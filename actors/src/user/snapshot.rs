@@ -20,6 +20,7 @@ impl UserActor {
         let Some(dev) = state.devices.get(device).filter(|d| d.conn == conn) else {
             return;
         };
+        dev.link.snapshot_queued();
         let text = match state.doc.to_snapshot_bytes().map(String::from_utf8) {
             Ok(Ok(text)) => text,
             Ok(Err(e)) => {

@@ -156,6 +156,7 @@ impl Node {
             write_preferences: true,
             playback_control: true,
             jti: None,
+            expires_at: None,
         };
         let permit = self.hub.try_admit().expect("admit");
         tokio::spawn(baton_actors::run_session(

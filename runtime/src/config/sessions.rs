@@ -18,6 +18,11 @@ pub struct SessionsSection {
     pub ws_read_buffer_bytes: usize,
     /// WebSocket write buffer per connection, in bytes.
     pub ws_write_buffer_bytes: usize,
+    /// Seconds a write to a device may take before it counts as a slow consumer (4008).
+    pub write_timeout_secs: u64,
+    /// Seconds the close frame may wait behind what the socket already holds,
+    /// and then for the device's close frame.
+    pub close_timeout_secs: u64,
 }
 
 impl SessionsSection {
@@ -29,6 +34,8 @@ impl SessionsSection {
             heartbeat_timeout_secs: 300,
             ws_read_buffer_bytes: 1024,
             ws_write_buffer_bytes: 4096,
+            write_timeout_secs: 10,
+            close_timeout_secs: 5,
         }
     }
 
@@ -50,6 +57,9 @@ impl SessionsSection {
             self.ws_write_buffer_bytes,
             512,
         );
+        c.at_least("sessions.write-timeout-secs", self.write_timeout_secs, 1);
+        c.at_least("sessions.close-timeout-secs", self.close_timeout_secs, 1);
+        c.at_most("sessions.close-timeout-secs", self.close_timeout_secs, 60);
     }
 }
 

@@ -53,6 +53,8 @@ fn file_overrides_defaults() {
                 [limits]
                 max-message-bytes = 4096
                 snapshot-chunk-bytes = 2048
+                # 4 KiB frames hold the presence of two devices at most.
+                max-devices-per-user = 2
                 [auth]
                 jwks-url = "https://idp.example/.well-known/jwks.json"
                 [log]
@@ -78,7 +80,7 @@ fn env_overrides_file() {
     Jail::expect_with(|jail| {
         jail.create_file(
             "baton.toml",
-            "[limits]\nmax-message-bytes = 4096\nsnapshot-chunk-bytes = 1024\n",
+            "[limits]\nmax-message-bytes = 4096\nsnapshot-chunk-bytes = 1024\nmax-devices-per-user = 1\n",
         )?;
         jail.set_env("BATON_LIMITS__MAX_MESSAGE_BYTES", "2048");
         jail.set_env("BATON_LISTEN", "127.0.0.1:7700");
@@ -240,6 +242,44 @@ fn cluster_needs_postgres_a_secret_and_sane_values() {
             "cluster.api-advertise must be host:port",
         ] {
             assert!(err.contains(want), "missing {want:?} in {err}");
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn device_limits_come_from_the_environment_and_are_checked_at_their_edges() {
+    Jail::expect_with(|jail| {
+        jail.set_env("BATON_LIMITS__MAX_NAME_BYTES", "100");
+        jail.set_env("BATON_LIMITS__RESYNCS_PER_MINUTE", "2");
+        jail.set_env("BATON_LIMITS__OUTBOUND_QUEUE_BYTES", "65536");
+        jail.set_env("BATON_SESSIONS__CLOSE_TIMEOUT_SECS", "60");
+        let c = load(None)?;
+        assert_eq!(
+            c.limits.max_name_bytes, 100,
+            "32 presence entries still fit a message"
+        );
+        assert_eq!(c.limits.resyncs_per_minute, 2);
+        assert_eq!(
+            c.limits.outbound_queue_bytes, c.limits.max_message_bytes,
+            "one largest frame fits"
+        );
+        assert_eq!(c.sessions.close_timeout_secs, 60);
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("BATON_LIMITS__MAX_NAME_BYTES", "200");
+        jail.set_env("BATON_LIMITS__RESYNCS_PER_MINUTE", "0");
+        jail.set_env("BATON_LIMITS__OUTBOUND_QUEUE_BYTES", "65535");
+        jail.set_env("BATON_SESSIONS__CLOSE_TIMEOUT_SECS", "61");
+        let err = load_err(None);
+        for problem in [
+            "limits.max-name-bytes with max-kind-bytes and max-devices-per-user allows presence frames of",
+            "limits.resyncs-per-minute must be >= 1",
+            "limits.outbound-queue-bytes must be >= 65536",
+            "sessions.close-timeout-secs must be <= 60",
+        ] {
+            assert!(err.contains(problem), "{problem}: {err}");
         }
         Ok(())
     });

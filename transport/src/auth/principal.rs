@@ -33,6 +33,7 @@ impl Principal {
             write_preferences: self.has(Scope::WritePreferences),
             playback_control: self.has(Scope::PlaybackControl),
             jti: self.jti.clone(),
+            expires_at: Some(self.expires_at),
         }
     }
 
