@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use baton_actors::ActorConfig;
+use baton_actors::{ActorConfig, DeviceLimits};
 use baton_crdt::automerge::transaction::Transactable;
 use baton_crdt::automerge::ROOT;
 use baton_crdt::{Op, Preferences, B64};
@@ -40,6 +40,12 @@ async fn a_handoff_flood_on_a_large_document_stays_bounded() {
         // Worst case for saves: every record makes a snapshot due.
         snapshot_every_ops: 1,
         rate_limit_events: 100_000,
+        // The per-device handoff rate limit is one bound; this test checks the
+        // other: what each handoff costs the node when it is allowed.
+        device: DeviceLimits {
+            handoffs_per_minute: 100_000,
+            ..DeviceLimits::default()
+        },
         ..test_config()
     };
     let server = TestServer::sqlite(cfg).await;
