@@ -70,10 +70,18 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
         metrics::counter!("baton_http_errors_total", "code" => code.to_owned()).increment(1);
+        let message = match &self {
+            // The detail (store errors, panics) is for the log, not the client.
+            Self::Unavailable(e) => {
+                tracing::warn!(error = %e, code, "request failed");
+                e.client_message().to_owned()
+            }
+            other => other.to_string(),
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code: code.to_owned(),
-                message: self.to_string(),
+                message,
             },
         };
         let mut resp = (status, Json(body)).into_response();

@@ -13,12 +13,10 @@ use baton_crdt::ContentId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::identity::{valid_user, USER_RULE};
 use crate::auth::{bearer_or_query, AuthError, Principal, Scope};
 use crate::error::{ApiError, ErrorBody};
 use crate::server::AppState;
-
-/// Longest user id accepted in a path.
-pub const MAX_USER_ID_BYTES: usize = 128;
 
 /// The watchlist with the version it was read at.
 #[derive(Serialize, ToSchema)]
@@ -161,18 +159,14 @@ pub(crate) async fn authenticate(
     Ok(principal)
 }
 
+/// A user id in a path follows the same rule as a token's `sub`.
 pub(crate) fn check_user_id(user: &str) -> Result<(), ApiError> {
-    let ok = !user.is_empty()
-        && user.len() <= MAX_USER_ID_BYTES
-        && user
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:@".contains(&b));
-    if ok {
+    if valid_user(user) {
         Ok(())
     } else {
         Err(ApiError::BadRequest {
             code: "invalid_user_id",
-            message: format!("user ids are 1..={MAX_USER_ID_BYTES} bytes of [A-Za-z0-9-_.:@]"),
+            message: format!("user ids are {USER_RULE}"),
         })
     }
 }

@@ -20,9 +20,6 @@ pub struct Revocation {
     pub expires_at: u64,
 }
 
-/// Longest `jti` accepted.
-pub const MAX_JTI_BYTES: usize = 256;
-
 /// Revoke a token: refused at once by every node; open sockets using it are closed with 1008.
 #[utoipa::path(post, path = "/v1/admin/revocations", tag = "admin",
     request_body = Revocation,
@@ -42,10 +39,10 @@ pub(crate) async fn revoke(
             "revoking tokens needs the admin:revoke scope".into(),
         ));
     }
-    if body.jti.is_empty() || body.jti.len() > MAX_JTI_BYTES {
+    if !crate::auth::identity::valid_jti(&body.jti) {
         return Err(ApiError::BadRequest {
             code: "invalid_jti",
-            message: format!("jti must be 1..={MAX_JTI_BYTES} bytes"),
+            message: format!("jti must be {}", crate::auth::identity::JTI_RULE),
         });
     }
     app.hub
