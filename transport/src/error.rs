@@ -26,6 +26,9 @@ pub enum ApiError {
         /// Explanation.
         message: String,
     },
+    /// The request body is not `application/json` (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Nothing there (404).
     #[error("{0}")]
     NotFound(String),
@@ -57,6 +60,9 @@ impl ApiError {
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             Self::Unavailable(ActorError::Refused(why)) => (StatusCode::SERVICE_UNAVAILABLE, why),
             Self::Unavailable(e) if e.is_unavailable() => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")

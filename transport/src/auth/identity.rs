@@ -6,7 +6,9 @@
 //!   Connect already requires `sub` to be ASCII; the bound is the store's.
 //! - device: 1..=[`MAX_DEVICE_BYTES`] bytes, no control character, not
 //!   starting with `~` (replica ids the CRDT reserves).
-//! - jti: 1..=[`MAX_JTI_BYTES`] bytes, no control character.
+//! - jti: 1..=[`MAX_JTI_BYTES`] bytes of visible ASCII (token ids are
+//!   UUIDs or base64url in practice; ASCII keeps the byte and character
+//!   bounds one, as the OpenAPI `pattern` says).
 //!
 //! A refusal names the claim and the rule, never the value.
 
@@ -22,7 +24,7 @@ pub const USER_RULE: &str = "1..=256 bytes of visible ASCII (! to ~)";
 /// The rule a device id must follow.
 pub const DEVICE_RULE: &str = "1..=128 bytes, no control characters, not starting with '~'";
 /// The rule a token id must follow.
-pub const JTI_RULE: &str = "1..=256 bytes, no control characters";
+pub const JTI_RULE: &str = "1..=256 bytes of visible ASCII (! to ~)";
 
 /// Whether `user` is a valid user id.
 pub fn valid_user(user: &str) -> bool {
@@ -38,7 +40,7 @@ pub fn valid_device(device: &str) -> bool {
 
 /// Whether `jti` is a valid token id.
 pub fn valid_jti(jti: &str) -> bool {
-    (1..=MAX_JTI_BYTES).contains(&jti.len()) && !jti.chars().any(char::is_control)
+    (1..=MAX_JTI_BYTES).contains(&jti.len()) && jti.bytes().all(|b| b.is_ascii_graphic())
 }
 
 #[cfg(test)]
@@ -74,5 +76,6 @@ mod tests {
         assert!(!valid_jti(&"j".repeat(MAX_JTI_BYTES + 1)));
         assert!(!valid_jti(""));
         assert!(!valid_jti("a\0"));
+        assert!(!valid_jti("a b"));
     }
 }
