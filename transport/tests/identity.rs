@@ -30,7 +30,13 @@ async fn refused_upgrade(server: &TestServer, token: &str) -> (u16, Value) {
 fn mint(server: &TestServer, user: &str, device: Option<&str>) -> String {
     server
         .minter
-        .mint(user, device, DEVICE_SCOPES, Duration::from_secs(3600), now_unix())
+        .mint(
+            user,
+            device,
+            DEVICE_SCOPES,
+            Duration::from_secs(3600),
+            now_unix(),
+        )
         .expect("mint")
 }
 
@@ -57,7 +63,10 @@ async fn invalid_identities_are_refused_at_upgrade_and_reach_nothing() {
         assert_eq!(status, 401, "{user:?}/{device:?}: {body}");
         assert_eq!(body["error"]["code"], "invalid_identity", "{body}");
         let message = body["error"]["message"].as_str().unwrap_or_default();
-        assert!(!message.contains("panicked") && !message.contains("store"), "{message}");
+        assert!(
+            !message.contains("panicked") && !message.contains("store"),
+            "{message}"
+        );
     }
 
     // The user's device kept working, and no other device was registered.
@@ -78,9 +87,12 @@ async fn invalid_identities_are_refused_at_upgrade_and_reach_nothing() {
     // At the bounds, identities are admitted.
     let edge_user = "u".repeat(256);
     let edge_device = "d".repeat(128);
-    let mut edge = raw_connect(&server, Some(&mint(&server, &edge_user, Some(&edge_device))))
-        .await
-        .expect("identities at their bounds are admitted");
+    let mut edge = raw_connect(
+        &server,
+        Some(&mint(&server, &edge_user, Some(&edge_device))),
+    )
+    .await
+    .expect("identities at their bounds are admitted");
     send_json(
         &mut edge,
         &serde_json::json!({"type":"hello","protocol":1,"device":{"kind":"tv","name":"edge"},"vv":{}}),
@@ -95,7 +107,11 @@ async fn invalid_identities_are_refused_at_upgrade_and_reach_nothing() {
 async fn invalid_identities_are_refused_on_rest() {
     let server = TestServer::sqlite(test_config()).await;
     let long_user = "u".repeat(257);
-    for (user, device) in [("a\0b", None), (long_user.as_str(), None), ("alice", Some("tv\0"))] {
+    for (user, device) in [
+        ("a\0b", None),
+        (long_user.as_str(), None),
+        ("alice", Some("tv\0")),
+    ] {
         let token = mint(&server, user, device);
         let (status, body) = server.get("/v1/users/alice/state", Some(&token)).await;
         assert_eq!(status, 401, "{user:?}/{device:?}: {body}");
@@ -108,7 +124,12 @@ async fn invalid_identities_are_refused_on_rest() {
         .get(&format!("/v1/users/{edge_user}/state"), Some(&service))
         .await;
     assert_eq!(status, 200, "a 256-byte user id is valid: {body}");
-    for path_user in ["u".repeat(257), "a%00b".to_owned(), "a%20b".to_owned(), "%C3%A9".to_owned()] {
+    for path_user in [
+        "u".repeat(257),
+        "a%00b".to_owned(),
+        "a%20b".to_owned(),
+        "%C3%A9".to_owned(),
+    ] {
         let (status, body) = server
             .get(&format!("/v1/users/{path_user}/state"), Some(&service))
             .await;

@@ -31,7 +31,11 @@ impl HttpSection {
     }
 
     pub(super) fn check(&self, c: &mut Checker) {
-        c.at_least("http.header-read-timeout-ms", self.header_read_timeout_ms, 1);
+        c.at_least(
+            "http.header-read-timeout-ms",
+            self.header_read_timeout_ms,
+            1,
+        );
         c.at_least("http.idle-timeout-ms", self.idle_timeout_ms, 1);
         c.at_least(
             "http.max-pending-connections",

@@ -179,10 +179,10 @@ async fn missing_claims() {
 async fn invalid_identities_are_refused_with_invalid_identity() {
     let v = pem_verifier().await;
     let cases = [
-        ("sub", json!("a\u0000b")),
+        ("sub", json!("a\0b")),
         ("sub", json!("u".repeat(257))),
         ("sub", json!("new\nline")),
-        ("device", json!("tv\u0000")),
+        ("device", json!("tv\0")),
         ("device", json!("d".repeat(129))),
         ("device", json!("~retired")),
         ("jti", json!("j".repeat(257))),
@@ -205,9 +205,14 @@ async fn invalid_identities_are_refused_with_invalid_identity() {
         .expect("identities at their bounds are accepted");
     assert_eq!((p.user.len(), p.device.map(|d| d.len())), (256, Some(128)));
     let mut c = claims();
-    c["device"] = json!("u\u0000");
-    let err = v.verify_at(&sign(&c, KEY_A, None), NOW).expect_err("refused");
-    assert!(!err.to_string().contains('\0'), "the value is not echoed: {err}");
+    c["device"] = json!("u\0");
+    let err = v
+        .verify_at(&sign(&c, KEY_A, None), NOW)
+        .expect_err("refused");
+    assert!(
+        !err.to_string().contains('\0'),
+        "the value is not echoed: {err}"
+    );
 }
 
 #[tokio::test]
