@@ -33,6 +33,18 @@ pub enum ActorError {
 }
 
 impl ActorError {
+    /// What a client may be told: the kind of failure, never its detail
+    /// (store errors, panics, user ids), which is for the log.
+    pub fn client_message(&self) -> &'static str {
+        match self {
+            Self::Refused("draining") => "this node is draining; reconnect to another",
+            Self::Refused(_) => "this node is at its limit; retry later",
+            Self::Timeout => "the user's state did not answer in time; retry",
+            e if e.is_unavailable() => "the user's state is unavailable right now; retry",
+            _ => "internal error",
+        }
+    }
+
     /// Whether retrying the same request later can succeed.
     pub fn is_unavailable(&self) -> bool {
         matches!(

@@ -654,8 +654,10 @@ fn tick_period(cfg: &ActorConfig) -> Duration {
     (cfg.idle_passivate / 4).clamp(Duration::from_millis(50), Duration::from_secs(5))
 }
 
+/// The frame a device gets; the detail goes to the log only.
 fn unavailable(err: ActorError) -> ErrorFrame {
-    let mut frame = ErrorFrame::new("unavailable", err.to_string());
+    tracing::warn!(error = %err, "user actor unavailable to a device");
+    let mut frame = ErrorFrame::new("unavailable", err.client_message());
     frame.retry_after_ms = Some(1000);
     frame
 }

@@ -11,6 +11,7 @@ mod actors;
 mod auth;
 mod check;
 mod cluster;
+mod http;
 mod limits;
 mod log;
 mod personalization;
@@ -32,6 +33,7 @@ use serde::{Deserialize, Serialize};
 pub use actors::ActorsSection;
 pub use auth::AuthSection;
 pub use cluster::ClusterSection;
+pub use http::HttpSection;
 pub use limits::LimitsSection;
 pub use log::LogSection;
 pub use personalization::{PersonalizationSection, VectorBackend};
@@ -60,6 +62,8 @@ pub struct Config {
     pub store: StoreSection,
     /// `[auth]`
     pub auth: AuthSection,
+    /// `[http]`
+    pub http: HttpSection,
     /// `[limits]`
     pub limits: LimitsSection,
     /// `[sessions]`
@@ -77,13 +81,14 @@ pub struct Config {
 }
 
 /// Top-level keys; other `BATON_*` variables (e.g. `BATON_CONFIG`) are not configuration.
-const TOP_LEVEL_KEYS: [&str; 13] = [
+const TOP_LEVEL_KEYS: [&str; 14] = [
     "listen",
     "data-dir",
     "node-id",
     "redis-url",
     "store",
     "auth",
+    "http",
     "limits",
     "sessions",
     "actors",
@@ -102,6 +107,7 @@ impl Default for Config {
             redis_url: None,
             store: StoreSection::new(),
             auth: AuthSection::default(),
+            http: HttpSection::new(),
             limits: LimitsSection::new(),
             sessions: SessionsSection::new(),
             actors: ActorsSection::new(),
@@ -152,6 +158,7 @@ impl Config {
         );
         self.store.check(&mut c);
         self.auth.check(&mut c);
+        self.http.check(&mut c);
         self.limits.check(&mut c);
         self.sessions.check(&mut c);
         self.actors.check(&mut c);

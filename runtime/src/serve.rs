@@ -82,6 +82,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         hub,
         verifier,
         transport: TransportConfig {
+            http: cfg.http.to_limits(),
             max_message_bytes: cfg.limits.max_message_bytes,
             read_buffer_bytes: cfg.sessions.ws_read_buffer_bytes,
             write_buffer_bytes: cfg.sessions.ws_write_buffer_bytes,

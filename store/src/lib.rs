@@ -41,3 +41,4 @@ pub use entry::{LogBounds, LogEntry, Snapshot, UserRecord};
 pub use error::StoreError;
 pub use stats::StoreStats;
 pub use store::Store;
+pub use validate::MAX_USER_LEN;

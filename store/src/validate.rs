@@ -3,7 +3,7 @@
 use crate::{LogEntry, StoreError};
 
 /// Longest accepted user id, in bytes.
-pub(crate) const MAX_USER_LEN: usize = 256;
+pub const MAX_USER_LEN: usize = 256;
 
 /// A user id must be non-empty, at most [`MAX_USER_LEN`] bytes and free of NUL bytes
 /// (Postgres text cannot hold NUL).

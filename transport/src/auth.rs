@@ -5,7 +5,9 @@
 //! A [`Verifier`] checks it against the configured keys ([`AuthConfig`],
 //! [`KeySource`]) and yields a [`Principal`]: the user (`sub`), the device (if
 //! any), the granted [`Scopes`] and the expiry. Every refusal is an
-//! [`AuthError`] with a stable [`AuthError::code`].
+//! [`AuthError`] with a stable [`AuthError::code`]. The identities a token
+//! names are checked here, once ([`identity`]): an invalid `sub`, `device` or
+//! `jti` is refused with `invalid_identity` and never reaches the store.
 //!
 //! Flow of one check (all synchronous, no I/O, no allocation-heavy work):
 //! header decoded -> `alg` compared with the configured algorithm -> key picked
@@ -20,6 +22,7 @@ mod claims;
 mod config;
 mod error;
 mod extract;
+pub mod identity;
 mod keys;
 mod minter;
 mod principal;

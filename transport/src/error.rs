@@ -26,6 +26,9 @@ pub enum ApiError {
         /// Explanation.
         message: String,
     },
+    /// The request body is not `application/json` (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Nothing there (404).
     #[error("{0}")]
     NotFound(String),
@@ -57,6 +60,9 @@ impl ApiError {
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             Self::Unavailable(ActorError::Refused(why)) => (StatusCode::SERVICE_UNAVAILABLE, why),
             Self::Unavailable(e) if e.is_unavailable() => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
@@ -70,10 +76,18 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
         metrics::counter!("baton_http_errors_total", "code" => code.to_owned()).increment(1);
+        let message = match &self {
+            // The detail (store errors, panics) is for the log, not the client.
+            Self::Unavailable(e) => {
+                tracing::warn!(error = %e, code, "request failed");
+                e.client_message().to_owned()
+            }
+            other => other.to_string(),
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code: code.to_owned(),
-                message: self.to_string(),
+                message,
             },
         };
         let mut resp = (status, Json(body)).into_response();

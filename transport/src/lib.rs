@@ -11,6 +11,7 @@
 //! and the message size cap come from [`TransportConfig`].
 
 pub mod auth;
+mod conn;
 mod error;
 pub mod forward;
 mod health;
@@ -24,6 +25,7 @@ mod server;
 mod socket;
 mod ws;
 
+pub use conn::HttpLimits;
 pub use error::ApiError;
 pub use metrics_http::install_metrics;
 pub use openapi::ApiDoc;

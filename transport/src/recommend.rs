@@ -62,9 +62,9 @@ fn parse_query(query: Option<&str>) -> Result<Query, ApiError> {
 
 /// Recommendations for one user.
 #[utoipa::path(get, path = "/v1/users/{user}/recommendations", tag = "users",
-    params(("user" = String, Path, description = "user id"),
-        ("limit" = Option<usize>, Query, description = "1..=100, default 20"),
-        ("exclude_watchlist" = Option<bool>, Query, description = "leave out watchlist items (default false)")),
+    params(("user" = String, Path, description = "user id: 1..=256 bytes of visible ASCII", pattern = "^[!-~]{1,256}$(?!\\n)", min_length = 1, max_length = 256),
+        ("limit" = Option<usize>, Query, description = "1..=100, default 20", minimum = 1, maximum = 100),
+        ("exclude_watchlist" = Option<String>, Query, description = "leave out watchlist items: true/1 or false/0 (default false)", pattern = "^(true|false|1|0)$")),
     responses((status = 200, description = "best first; empty before the first training step", body = RecommendationView),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 503, body = ErrorBody)),

@@ -13,12 +13,10 @@ use baton_crdt::ContentId;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::identity::{valid_user, USER_RULE};
 use crate::auth::{bearer_or_query, AuthError, Principal, Scope};
 use crate::error::{ApiError, ErrorBody};
 use crate::server::AppState;
-
-/// Longest user id accepted in a path.
-pub const MAX_USER_ID_BYTES: usize = 128;
 
 /// The watchlist with the version it was read at.
 #[derive(Serialize, ToSchema)]
@@ -161,18 +159,14 @@ pub(crate) async fn authenticate(
     Ok(principal)
 }
 
+/// A user id in a path follows the same rule as a token's `sub`.
 pub(crate) fn check_user_id(user: &str) -> Result<(), ApiError> {
-    let ok = !user.is_empty()
-        && user.len() <= MAX_USER_ID_BYTES
-        && user
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:@".contains(&b));
-    if ok {
+    if valid_user(user) {
         Ok(())
     } else {
         Err(ApiError::BadRequest {
             code: "invalid_user_id",
-            message: format!("user ids are 1..={MAX_USER_ID_BYTES} bytes of [A-Za-z0-9-_.:@]"),
+            message: format!("user ids are {USER_RULE}"),
         })
     }
 }
@@ -195,11 +189,11 @@ fn with_etag(version: u64, headers: &HeaderMap, body: impl Serialize) -> Respons
 
 /// The user's whole state.
 #[utoipa::path(get, path = "/v1/users/{user}/state", tag = "users",
-    params(("user" = String, Path, description = "user id")),
+    params(("user" = String, Path, description = "user id: 1..=256 bytes of visible ASCII", pattern = "^[!-~]{1,256}$(?!\\n)", min_length = 1, max_length = 256)),
     responses((status = 200, description = "state; ETag is the version", body = UserView),
         (status = 304, description = "not modified (If-None-Match)"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 503, body = ErrorBody)),
+        (status = 400, description = "invalid user id (`invalid_user_id`)", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn state(ctx: ReadCtx) -> Result<Response, ApiError> {
     ctx.respond(Need::Both, |v| (v.version, v)).await
@@ -207,8 +201,10 @@ pub(crate) async fn state(ctx: ReadCtx) -> Result<Response, ApiError> {
 
 /// The watchlist.
 #[utoipa::path(get, path = "/v1/users/{user}/watchlist", tag = "users",
-    params(("user" = String, Path, description = "user id")),
-    responses((status = 200, body = WatchlistBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    params(("user" = String, Path, description = "user id: 1..=256 bytes of visible ASCII", pattern = "^[!-~]{1,256}$(?!\\n)", min_length = 1, max_length = 256)),
+    responses((status = 200, body = WatchlistBody), (status = 304, description = "not modified (If-None-Match)"),
+        (status = 400, description = "invalid user id (`invalid_user_id`)", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn watchlist(ctx: ReadCtx) -> Result<Response, ApiError> {
     ctx.respond(Need::Watchlist, |v| {
@@ -226,8 +222,10 @@ pub(crate) async fn watchlist(ctx: ReadCtx) -> Result<Response, ApiError> {
 
 /// All playback positions.
 #[utoipa::path(get, path = "/v1/users/{user}/playback", tag = "users",
-    params(("user" = String, Path, description = "user id")),
-    responses((status = 200, body = PlaybackBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    params(("user" = String, Path, description = "user id: 1..=256 bytes of visible ASCII", pattern = "^[!-~]{1,256}$(?!\\n)", min_length = 1, max_length = 256)),
+    responses((status = 200, body = PlaybackBody), (status = 304, description = "not modified (If-None-Match)"),
+        (status = 400, description = "invalid user id (`invalid_user_id`)", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn playback(ctx: ReadCtx) -> Result<Response, ApiError> {
     ctx.respond(Need::Watchlist, |v| {
@@ -245,9 +243,12 @@ pub(crate) async fn playback(ctx: ReadCtx) -> Result<Response, ApiError> {
 
 /// One playback position.
 #[utoipa::path(get, path = "/v1/users/{user}/playback/{content}", tag = "users",
-    params(("user" = String, Path, description = "user id"), ("content" = String, Path, description = "content id")),
-    responses((status = 200, body = PlaybackView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    params(("user" = String, Path, description = "user id: 1..=256 bytes of visible ASCII", pattern = "^[!-~]{1,256}$(?!\\n)", min_length = 1, max_length = 256),
+        ("content" = String, Path, description = "content id: 1..=128 bytes of [A-Za-z0-9:._-]", pattern = "^[A-Za-z0-9:._-]{1,128}$(?!\\n)", min_length = 1, max_length = 128)),
+    responses((status = 200, body = PlaybackView), (status = 304, description = "not modified (If-None-Match)"),
+        (status = 400, description = "invalid user or content id (`invalid_user_id`, `invalid_content_id`)", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "no position for this content", body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn playback_one(
     ctx: ReadCtx,
@@ -270,8 +271,10 @@ pub(crate) async fn playback_one(
 
 /// Devices and presence.
 #[utoipa::path(get, path = "/v1/users/{user}/devices", tag = "users",
-    params(("user" = String, Path, description = "user id")),
-    responses((status = 200, body = DevicesBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    params(("user" = String, Path, description = "user id: 1..=256 bytes of visible ASCII", pattern = "^[!-~]{1,256}$(?!\\n)", min_length = 1, max_length = 256)),
+    responses((status = 200, body = DevicesBody), (status = 304, description = "not modified (If-None-Match)"),
+        (status = 400, description = "invalid user id (`invalid_user_id`)", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn devices(ctx: ReadCtx) -> Result<Response, ApiError> {
     ctx.respond(Need::Watchlist, |v| {
@@ -289,8 +292,10 @@ pub(crate) async fn devices(ctx: ReadCtx) -> Result<Response, ApiError> {
 
 /// The preferences document.
 #[utoipa::path(get, path = "/v1/users/{user}/preferences", tag = "users",
-    params(("user" = String, Path, description = "user id")),
-    responses((status = 200, body = PreferencesBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    params(("user" = String, Path, description = "user id: 1..=256 bytes of visible ASCII", pattern = "^[!-~]{1,256}$(?!\\n)", min_length = 1, max_length = 256)),
+    responses((status = 200, body = PreferencesBody), (status = 304, description = "not modified (If-None-Match)"),
+        (status = 400, description = "invalid user id (`invalid_user_id`)", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn preferences(ctx: ReadCtx) -> Result<Response, ApiError> {
     ctx.respond(Need::Preferences, |v| {
@@ -308,8 +313,10 @@ pub(crate) async fn preferences(ctx: ReadCtx) -> Result<Response, ApiError> {
 
 /// Size figures of one user's state (service tokens only).
 #[utoipa::path(get, path = "/v1/admin/users/{user}/stats", tag = "admin",
-    params(("user" = String, Path, description = "user id")),
-    responses((status = 200, body = UserStats), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    params(("user" = String, Path, description = "user id: 1..=256 bytes of visible ASCII", pattern = "^[!-~]{1,256}$(?!\\n)", min_length = 1, max_length = 256)),
+    responses((status = 200, body = UserStats),
+        (status = 400, description = "invalid user id (`invalid_user_id`)", body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
     security(("bearer" = [])))]
 pub(crate) async fn stats(ctx: ReadCtx) -> Result<Json<UserStats>, ApiError> {
     let principal = authenticate(&ctx.app, &ctx.headers, ctx.query.as_deref()).await?;

@@ -1,6 +1,7 @@
-//! The HTTP server: state, router and the serve loop with graceful shutdown.
+//! The HTTP server: state, router and the accept loop with graceful shutdown.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::routing::get;
@@ -8,14 +9,18 @@ use axum::Router;
 use baton_actors::Hub;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::Verifier;
+use crate::conn::{self, HttpLimits};
 
-/// Socket settings of the device WebSocket.
+/// Connection limits of the HTTP edge and socket settings of the device WebSocket.
 #[derive(Debug, Clone)]
 pub struct TransportConfig {
+    /// Limits of connections that have not upgraded (timeouts, slots).
+    pub http: HttpLimits,
     /// Largest message (and frame) accepted from a device, in bytes.
     pub max_message_bytes: usize,
     /// Read buffer per connection. The library default (128 KiB) would cost
@@ -28,6 +33,7 @@ pub struct TransportConfig {
 impl Default for TransportConfig {
     fn default() -> Self {
         Self {
+            http: HttpLimits::default(),
             max_message_bytes: 64 * 1024,
             read_buffer_bytes: 1024,
             write_buffer_bytes: 4096,
@@ -100,38 +106,75 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serve until `shutdown` resolves; then stop accepting, close every device
-/// with 1001, flush the actors and return.
+/// Serve until `shutdown` resolves; then close every device with 1001,
+/// flush the actors, stop accepting, let each connection finish its request,
+/// and return once all have closed. Connections are served by [`conn`]: one
+/// slot each until they upgrade, with hyper's header-read timer and an idle timer.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = state.transport.http;
     let hub = state.hub.clone();
     let forwarding = state.forwarding.clone();
     let app = router(state);
-    let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
-    let hub_for_drain = hub.clone();
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: closing devices with 1001 and flushing");
         if let Some(f) = &forwarding {
             f.close_all();
         }
-        hub_for_drain.shutdown(Duration::from_secs(10)).await;
-        let _ = drained_tx.send(());
+        hub.shutdown(Duration::from_secs(10)).await;
     };
-    // Frames are small and latency-bound: without TCP_NODELAY, Nagle plus the
-    // peer's delayed ACK holds back the second of two small writes (welcome
-    // then synced, ack then lease) for ~40 ms.
-    use axum::serve::ListenerExt as _;
-    let listener = listener.tap_io(|tcp| {
+    tokio::pin!(signal);
+    let slots = Arc::new(Semaphore::new(limits.max_pending_connections));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (done_tx, done_rx) = watch::channel(());
+    loop {
+        let tcp = tokio::select! {
+            () = &mut signal => break,
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+        };
+        // Frames are small and latency-bound: without TCP_NODELAY, Nagle plus
+        // the peer's delayed ACK holds back the second of two small writes
+        // (welcome then synced, ack then lease) for ~40 ms.
         let _ = tcp.set_nodelay(true);
-    });
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        signal.await;
-    });
-    let result = server.await;
-    let _ = drained_rx.await;
-    result
+        match slots.clone().try_acquire_owned() {
+            Ok(slot) => conn::spawn(
+                tcp,
+                slot,
+                app.clone(),
+                limits,
+                stop_rx.clone(),
+                done_rx.clone(),
+            ),
+            Err(_) => conn::refuse(tcp),
+        }
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    drop(done_rx);
+    done_tx.closed().await;
+    Ok(())
+}
+
+/// A failed accept: a connection that died in the backlog is skipped; out of
+/// descriptors (or worse), wait a little so the loop does not spin.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::warn!(error = %e, "accept failed");
+    tokio::time::sleep(Duration::from_millis(100)).await;
 }

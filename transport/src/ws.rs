@@ -1,6 +1,7 @@
 //! `GET /v1/sync`: the device WebSocket. Authentication and admission happen
 //! before the upgrade completes.
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
@@ -10,12 +11,18 @@ use baton_actors::DeviceIdentity;
 use crate::error::ApiError;
 use crate::server::AppState;
 
-/// Upgrade to the device protocol (see PROTOCOL.md).
+/// Upgrade to the device protocol (see PROTOCOL.md). The token is checked
+/// first (401/403), then the upgrade headers (400 `websocket_required`).
 #[utoipa::path(get, path = "/v1/sync", tag = "sync",
-    params(("token" = Option<String>, Query, description = "JWT, for clients that cannot set headers")),
+    params(("token" = Option<String>, Query, description = "JWT, for clients that cannot set headers"),
+        ("Connection" = String, Header, description = "the WebSocket handshake", pattern = "^[Uu]pgrade$"),
+        ("Upgrade" = String, Header, description = "the WebSocket handshake", pattern = "^websocket$"),
+        ("Sec-WebSocket-Version" = String, Header, description = "the WebSocket handshake", pattern = "^13$"),
+        ("Sec-WebSocket-Key" = String, Header, description = "the WebSocket handshake", pattern = "^[A-Za-z0-9+/]{22}==$")),
     responses(
         (status = 101, description = "switching to the device protocol"),
-        (status = 401, description = "missing or invalid token", body = crate::error::ErrorBody),
+        (status = 400, description = "not a WebSocket handshake (`websocket_required`)", body = crate::error::ErrorBody),
+        (status = 401, description = "missing or invalid token (token error codes in PROTOCOL.md)", body = crate::error::ErrorBody),
         (status = 403, description = "token has no device", body = crate::error::ErrorBody),
         (status = 503, description = "draining or overloaded; retry after the hint", body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
@@ -23,10 +30,20 @@ pub(crate) async fn sync(
     State(app): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     match admit(&app, &headers, query.as_deref()).await {
         Ok((ident, permit)) => {
+            let upgrade = match upgrade {
+                Ok(upgrade) => upgrade,
+                Err(e) => {
+                    return ApiError::BadRequest {
+                        code: "websocket_required",
+                        message: e.body_text(),
+                    }
+                    .into_response()
+                }
+            };
             // The user may live elsewhere (and its owner may have just died:
             // `at_owner` routes around a node that cannot be reached).
             let (app_ref, headers_ref, query_ref) = (&app, &headers, query.as_deref());

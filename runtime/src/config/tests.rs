@@ -284,3 +284,33 @@ fn device_limits_come_from_the_environment_and_are_checked_at_their_edges() {
         Ok(())
     });
 }
+
+#[test]
+fn http_limits_from_env_and_their_bounds() {
+    Jail::expect_with(|jail| {
+        let c = load(None)?;
+        assert_eq!(c.http.header_read_timeout_ms, 10_000);
+        assert_eq!(c.http.idle_timeout_ms, 60_000);
+        assert_eq!(c.http.max_pending_connections, 1024);
+        jail.set_env("BATON_HTTP__HEADER_READ_TIMEOUT_MS", "1");
+        jail.set_env("BATON_HTTP__IDLE_TIMEOUT_MS", "250");
+        jail.set_env("BATON_HTTP__MAX_PENDING_CONNECTIONS", "1");
+        let c = load(None)?;
+        let limits = c.http.to_limits();
+        assert_eq!(limits.header_read_timeout.as_millis(), 1);
+        assert_eq!(limits.idle_timeout.as_millis(), 250);
+        assert_eq!(limits.max_pending_connections, 1);
+        jail.set_env("BATON_HTTP__HEADER_READ_TIMEOUT_MS", "0");
+        jail.set_env("BATON_HTTP__IDLE_TIMEOUT_MS", "0");
+        jail.set_env("BATON_HTTP__MAX_PENDING_CONNECTIONS", "0");
+        let err = load_err(None);
+        for key in [
+            "http.header-read-timeout-ms must be >= 1",
+            "http.idle-timeout-ms must be >= 1",
+            "http.max-pending-connections must be >= 1",
+        ] {
+            assert!(err.contains(key), "{key}: {err}");
+        }
+        Ok(())
+    });
+}

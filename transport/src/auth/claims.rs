@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::identity::{self, DEVICE_RULE, JTI_RULE, USER_RULE};
 use super::{AuthConfig, AuthError, Principal, Scopes};
 
 /// Claims as they appear on the wire. Every field is optional here so that a
@@ -79,9 +80,23 @@ fn non_empty(value: Option<String>, claim: &'static str) -> Result<String, AuthE
         .ok_or(AuthError::MissingClaim(claim))
 }
 
+/// `Ok(value)` when `valid`, else `invalid_identity` naming the claim.
+fn checked(
+    value: String,
+    valid: fn(&str) -> bool,
+    claim: &'static str,
+    rule: &'static str,
+) -> Result<String, AuthError> {
+    if valid(&value) {
+        Ok(value)
+    } else {
+        Err(AuthError::InvalidIdentity { claim, rule })
+    }
+}
+
 impl Claims {
-    /// Checks presence, issuer, audience and time window, in that order, and
-    /// builds the principal. `exp` passes while `now <= exp + leeway`; `nbf`
+    /// Checks presence, issuer, audience, time window and the identities
+    /// (`sub`, `device`, `jti`), in that order, and builds the principal. `exp` passes while `now <= exp + leeway`; `nbf`
     /// passes once `now + leeway >= nbf`.
     pub(super) fn into_principal(self, cfg: &AuthConfig, now: u64) -> Result<Principal, AuthError> {
         let user = non_empty(self.sub, "sub")?;
@@ -102,11 +117,22 @@ impl Claims {
                 return Err(AuthError::NotYetValid);
             }
         }
+        let user = checked(user, identity::valid_user, "sub", USER_RULE)?;
+        // An empty `device` is no device (a service token).
+        let device = self
+            .device
+            .filter(|d| !d.is_empty())
+            .map(|d| checked(d, identity::valid_device, "device", DEVICE_RULE))
+            .transpose()?;
+        let jti = self
+            .jti
+            .map(|j| checked(j, identity::valid_jti, "jti", JTI_RULE))
+            .transpose()?;
         Ok(Principal {
             user,
-            device: self.device.filter(|d| !d.is_empty()),
+            device,
             scopes: self.scope.as_deref().map(Scopes::parse).unwrap_or_default(),
-            jti: self.jti,
+            jti,
             expires_at: exp,
         })
     }

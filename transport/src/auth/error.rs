@@ -49,6 +49,14 @@ pub enum AuthError {
     /// A required claim is absent (or empty).
     #[error("token lacks the `{0}` claim")]
     MissingClaim(&'static str),
+    /// `sub`, `device` or `jti` breaks its rule ([`super::identity`]).
+    #[error("the token's `{claim}` claim is invalid: it must be {rule}")]
+    InvalidIdentity {
+        /// The claim.
+        claim: &'static str,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
     /// Key material could not be parsed (PEM, JWK, JWKS document).
     #[error("invalid key material from {origin}: {reason}")]
     InvalidKey {
@@ -99,6 +107,7 @@ impl AuthError {
             Self::WrongAlgorithm { .. } => "wrong_algorithm",
             Self::UnknownKey { .. } => "unknown_key",
             Self::MissingClaim(_) => "missing_claim",
+            Self::InvalidIdentity { .. } => "invalid_identity",
             Self::InvalidKey { .. } => "invalid_key",
             Self::KeyFile { .. } => "key_file_unreadable",
             Self::JwksFetch { .. } => "jwks_unavailable",

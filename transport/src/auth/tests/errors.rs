@@ -176,6 +176,46 @@ async fn missing_claims() {
 }
 
 #[tokio::test]
+async fn invalid_identities_are_refused_with_invalid_identity() {
+    let v = pem_verifier().await;
+    let cases = [
+        ("sub", json!("a\0b")),
+        ("sub", json!("u".repeat(257))),
+        ("sub", json!("new\nline")),
+        ("device", json!("tv\0")),
+        ("device", json!("d".repeat(129))),
+        ("device", json!("~retired")),
+        ("jti", json!("j".repeat(257))),
+        ("jti", json!("")),
+    ];
+    for (claim, value) in cases {
+        let mut c = claims();
+        c[claim] = value.clone();
+        match v.verify_at(&sign(&c, KEY_A, None), NOW) {
+            Err(AuthError::InvalidIdentity { claim: named, .. }) => assert_eq!(named, claim),
+            other => panic!("{claim}={value}: expected invalid_identity, got {other:?}"),
+        }
+    }
+    let mut c = claims();
+    c["sub"] = json!("u".repeat(256));
+    c["device"] = json!("d".repeat(128));
+    c["jti"] = json!("j".repeat(256));
+    let p = v
+        .verify_at(&sign(&c, KEY_A, None), NOW)
+        .expect("identities at their bounds are accepted");
+    assert_eq!((p.user.len(), p.device.map(|d| d.len())), (256, Some(128)));
+    let mut c = claims();
+    c["device"] = json!("u\0");
+    let err = v
+        .verify_at(&sign(&c, KEY_A, None), NOW)
+        .expect_err("refused");
+    assert!(
+        !err.to_string().contains('\0'),
+        "the value is not echoed: {err}"
+    );
+}
+
+#[tokio::test]
 async fn optional_claims_may_be_absent() {
     let v = pem_verifier().await;
     let mut c = claims();
@@ -205,6 +245,10 @@ fn error_codes_are_distinct() {
         },
         AuthError::UnknownKey { kid: None },
         AuthError::MissingClaim("sub"),
+        AuthError::InvalidIdentity {
+            claim: "sub",
+            rule: "",
+        },
         AuthError::InvalidKey {
             origin: String::new(),
             reason: String::new(),
@@ -222,5 +266,5 @@ fn error_codes_are_distinct() {
     ];
     let codes: std::collections::HashSet<_> = all.iter().map(AuthError::code).collect();
     assert_eq!(codes.len(), all.len());
-    assert_eq!(all.iter().filter(|e| e.is_token_error()).count(), 10);
+    assert_eq!(all.iter().filter(|e| e.is_token_error()).count(), 11);
 }
