@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use baton_actors::protocol::{
-    ClientFrame, HandoffOutcome, LeaseView, Limits, ResumeMode, ServerFrame, Welcome,
+    ClientFrame, HandoffOutcome, LeaseView, ResumeMode, ServerFrame, Welcome,
 };
 use baton_crdt::{Hlc, LoggedOp, VersionVector};
 use futures_util::{SinkExt, StreamExt};
@@ -186,13 +186,11 @@ fn welcome(user: &str, device: &str, version: u64, next_seq: u64) -> ServerFrame
             holder: None,
             token: 0,
         },
-        limits: Limits {
-            max_message_bytes: 65_536,
+        // The node's defaults, but a relay has no op budget to speak of.
+        limits: baton_actors::ActorConfig {
             rate_limit_events: 1_000_000,
-            rate_limit_window_secs: 60,
-            max_inflight_ops: 64,
-            heartbeat_interval_secs: 10,
-            heartbeat_timeout_secs: 300,
-        },
+            ..baton_actors::ActorConfig::default()
+        }
+        .limits(),
     }))
 }
