@@ -74,7 +74,8 @@ async fn every_message_type_is_published_with_its_channels_and_store_flag() {
         assert_eq!(e.message["user"], "alice");
         assert_eq!(e.message["device"], "tv");
         assert_eq!(e.message["seq"], 1);
-        assert_eq!(e.message["version"], 1);
+        // Versions 1 and 2 registered the tv and the phone (control records).
+        assert_eq!(e.message["version"], 3);
         assert_eq!(e.message["op"]["content"], "movie:1");
         assert_eq!(e.uuid, BRIDGE_UUID);
         assert_eq!(e.meta, Some(json!({"origin":"baton"})));
@@ -131,9 +132,10 @@ async fn a_pubnub_device_syncs_through_a_virtual_session() {
     let ack = pn
         .wait_for("ack", |f| f["type"] == "ack" && f["seq"] == 1)
         .await;
-    assert_eq!(ack["version"], 1);
+    // Version 1 registered the phone (a control record); its op is version 2.
+    assert_eq!(ack["version"], 2);
     assert_eq!(ack.get("duplicate"), None);
-    assert_eq!(node.watchlist("bob").await, (vec!["movie:1".to_owned()], 1));
+    assert_eq!(node.watchlist("bob").await, (vec!["movie:1".to_owned()], 2));
 
     // A replay is acknowledged as a duplicate and applied once.
     pn.send(add(1, "movie:1"));
@@ -250,7 +252,8 @@ async fn pubnub_and_websocket_devices_of_one_user_converge() {
     .await;
     assert_eq!(
         node.watchlist("carol").await,
-        (vec!["movie:phone".to_owned()], 3)
+        // Three ops and the two devices' registrations.
+        (vec!["movie:phone".to_owned()], 5)
     );
 }
 
@@ -311,7 +314,8 @@ async fn an_outage_loses_and_duplicates_nothing() {
             "movie:tv3"
         ]
     );
-    assert_eq!(version, 5);
+    // Five ops and the two devices' registrations.
+    assert_eq!(version, 7);
     // The TV saw the phone's ops after recovery.
     tv.wait_for("delta pn2", |f| {
         f["type"] == "delta" && f["op"]["content"] == "movie:pn2"
@@ -372,7 +376,8 @@ async fn a_revoked_token_is_refused_and_changes_nothing() {
     .await;
     assert_eq!(
         node.watchlist("rita").await,
-        (vec!["movie:r1".to_owned()], 1),
+        // One op and the device's registration.
+        (vec!["movie:r1".to_owned()], 2),
         "nothing from a revoked token lands"
     );
 }
@@ -409,6 +414,7 @@ async fn an_idle_pubnub_session_ends_and_a_new_hello_resumes() {
         .await;
     assert_eq!(
         node.watchlist("ivy").await,
-        (vec!["movie:i1".to_owned(), "movie:i2".to_owned()], 2)
+        // Two ops and the device's registration.
+        (vec!["movie:i1".to_owned(), "movie:i2".to_owned()], 3)
     );
 }
