@@ -177,6 +177,10 @@ async fn every_frame_of_a_real_session_matches_the_schema() {
     tv.send(json!({"type":"resync"})).await;
     let from = tv.got.len();
     tv.until("synced").await;
+    let after = tv.types_since(from);
+    let first = after.iter().position(|t| *t == "snapshot_chunk");
+    let chunks = &after[first.expect("resync sends chunks")..after.len() - 1];
+    assert!(chunks.iter().all(|t| *t == "snapshot_chunk"), "{after:?}");
     let resynced = reassemble(&tv.got[from..]);
 
     // A device further behind than the delta window resumes from a snapshot:
