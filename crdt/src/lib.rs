@@ -67,7 +67,7 @@ pub use dot::Dot;
 pub use error::CrdtError;
 pub use hlc::{hlc_id_for, Hlc};
 pub use lww::{LwwDelta, LwwMap, Register};
-pub use op::{Op, PlayState, B64};
+pub use op::{Op, PlayState, B64, MAX_WIRE_INTEGER};
 pub use orset::{EntryMeta, OrSet, OrSetDelta};
 pub use prefs::{Preferences, MAX_CHANGE_BATCH_BYTES};
 pub use uhlc;

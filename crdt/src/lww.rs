@@ -6,13 +6,12 @@
 //! the very same timestamp (only a misbehaving replica can do that) are
 //! ordered by value, so `join` stays commutative even then.
 
-use serde::{Deserialize, Serialize};
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use uhlc::Timestamp;
 
 /// One register.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Register<V> {
     /// Current value.
     pub value: V,
@@ -23,16 +22,10 @@ pub struct Register<V> {
 /// A delta of an [`LwwMap`] (itself a small map).
 pub type LwwDelta<K, V> = LwwMap<K, V>;
 
-/// Map of last-writer-wins registers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    into = "Vec<(K, Register<V>)>",
-    from = "Vec<(K, Register<V>)>",
-    bound(
-        serialize = "K: Ord + Clone + Serialize, V: Ord + Clone + Serialize",
-        deserialize = "K: Ord + Clone + Deserialize<'de>, V: Ord + Clone + Deserialize<'de>"
-    )
-)]
+/// Map of last-writer-wins registers. It has no serde form of its own:
+/// snapshot formats (`user/snapshot/`) lay it out explicitly, with the
+/// timestamp as text (its time exceeds 2^53).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LwwMap<K: Ord + Clone, V: Ord + Clone> {
     regs: BTreeMap<K, Register<V>>,
 }

@@ -5,6 +5,12 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// Largest integer allowed anywhere on the wire: 2^53 - 1, the largest
+/// integer that every JSON reader holds exactly (JavaScript's
+/// `Number.MAX_SAFE_INTEGER`; readers that parse numbers as doubles round
+/// anything larger). Timestamps, whose time part is larger, travel as text.
+pub const MAX_WIRE_INTEGER: u64 = (1 << 53) - 1;
+
 /// Playback state of one content item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -98,6 +104,27 @@ fn is_false(b: &bool) -> bool {
 }
 
 impl Op {
+    /// The largest integer the op carries (0 if none), to check against
+    /// [`MAX_WIRE_INTEGER`] before accepting it from a device.
+    pub fn largest_integer(&self) -> u64 {
+        let dots = |observed: &[Dot]| observed.iter().map(|d| d.seq).max().unwrap_or(0);
+        match self {
+            Op::WatchlistAdd {
+                added_at_ms,
+                observed,
+                ..
+            } => (*added_at_ms).max(dots(observed)),
+            Op::WatchlistRemove { observed, .. } => dots(observed),
+            Op::Playback {
+                position_ms,
+                duration_ms,
+                lease,
+                ..
+            } => (*position_ms).max(*duration_ms).max(lease.unwrap_or(0)),
+            Op::Preferences { .. } => 0,
+        }
+    }
+
     /// The `kind` tag as it appears on the wire.
     pub fn kind(&self) -> &'static str {
         match self {

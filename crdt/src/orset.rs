@@ -10,13 +10,11 @@
 mod repr;
 
 use crate::{CausalContext, Dot};
-use repr::OrSetRepr;
-use serde::{Deserialize, Serialize};
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 /// Per-dot metadata of an add. The adding device is the dot's device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct EntryMeta {
     /// Wall time of the add, as reported by the device.
     pub added_at_ms: u64,
@@ -25,16 +23,10 @@ pub struct EntryMeta {
 /// A delta of an [`OrSet`]; deltas are small states of the same lattice.
 pub type OrSetDelta<T> = OrSet<T>;
 
-/// Add-wins observed-remove set.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(
-    into = "OrSetRepr<T>",
-    from = "OrSetRepr<T>",
-    bound(
-        serialize = "T: Ord + Clone + Serialize",
-        deserialize = "T: Ord + Clone + Deserialize<'de>"
-    )
-)]
+/// Add-wins observed-remove set. It has no serde form of its own: snapshot
+/// formats (`user/snapshot/`) lay it out explicitly through
+/// [`OrSet::entries`] and [`OrSet::from_parts`].
+#[derive(Debug, Clone)]
 pub struct OrSet<T: Ord + Clone> {
     entries: BTreeMap<T, BTreeMap<Dot, EntryMeta>>,
     /// Reverse index dot -> item, so small deltas join in O(k log n).

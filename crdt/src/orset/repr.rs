@@ -1,43 +1,33 @@
-//! Snapshot form of [`OrSet`]: a list instead of maps keyed by dots (JSON
-//! keys must be strings), re-validated on the way in.
+//! [`OrSet`] taken apart and rebuilt from its parts (live dots and causal
+//! context), for snapshot formats. Rebuilding re-validates: input may be
+//! hand-made.
 
 use super::{EntryMeta, OrSet};
 use crate::{CausalContext, Dot};
-use serde::{Deserialize, Serialize};
 
-/// Snapshot form: `{"entries": [[item, [[dot, meta], ...]], ...], "ctx": ...}`.
-#[derive(Serialize, Deserialize)]
-pub(super) struct OrSetRepr<T> {
-    entries: Vec<(T, Vec<(Dot, EntryMeta)>)>,
-    ctx: CausalContext,
-}
-
-impl<T: Ord + Clone> From<OrSet<T>> for OrSetRepr<T> {
-    fn from(s: OrSet<T>) -> Self {
-        OrSetRepr {
-            entries: s
-                .entries
-                .into_iter()
-                .map(|(i, d)| (i, d.into_iter().collect()))
-                .collect(),
-            ctx: s.ctx,
-        }
+impl<T: Ord + Clone> OrSet<T> {
+    /// Items in order, each with all its live dots in dot order.
+    pub fn entries(&self) -> impl Iterator<Item = (&T, Vec<(&Dot, &EntryMeta)>)> + '_ {
+        self.entries
+            .iter()
+            .map(|(item, dots)| (item, dots.iter().collect()))
     }
-}
 
-impl<T: Ord + Clone> From<OrSetRepr<T>> for OrSet<T> {
-    /// Rebuilds the index; keeps the invariant "live dots are in the
-    /// context" and "a dot belongs to one item" even for hand-made input.
-    fn from(r: OrSetRepr<T>) -> Self {
+    /// The set whose causal context is `ctx` and whose live dots are `dots`.
+    /// Keeps the invariants "live dots are in the context" (a dot missing
+    /// from `ctx` is added to it) and "a dot belongs to one item" (a dot
+    /// listed again, under any item, is ignored).
+    pub fn from_parts(
+        ctx: CausalContext,
+        dots: impl IntoIterator<Item = (T, Dot, EntryMeta)>,
+    ) -> Self {
         let mut s = OrSet {
-            ctx: r.ctx,
+            ctx,
             ..OrSet::default()
         };
-        for (item, dots) in r.entries {
-            for (d, m) in dots {
-                if !s.index.contains_key(&d) {
-                    s.insert_dot(item.clone(), d, m);
-                }
+        for (item, dot, meta) in dots {
+            if !s.index.contains_key(&dot) {
+                s.insert_dot(item, dot, meta);
             }
         }
         s

@@ -1,99 +1,56 @@
-//! Snapshot form of `UserDoc` (JSON; preferences as base64 automerge bytes).
+//! Snapshot form of `UserDoc`: one JSON document, the stored snapshot and
+//! the text devices reassemble from `snapshot_chunk` frames. PROTOCOL.md
+//! ("The snapshot") documents it field by field, and
+//! `protocol/schema/baton-v1.schema.json#/$defs/snapshot` is its schema.
+//!
+//! The `format` field says how the rest is laid out. Format 2 is written,
+//! sent and read; format 1 (the serde form of earlier releases, with HLC
+//! timestamps as a 64-bit integer and a 16-number byte array) is only read,
+//! because snapshots stored by those releases must still load.
 
-use super::{Lease, PlaybackValue, UserDoc};
-use crate::{
-    ContentId, CrdtError, DeviceInfo, Dot, LwwMap, OrSet, Preferences, VersionVector, B64,
-};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::collections::BTreeMap;
+mod v1;
+mod v2;
 
-/// Bumped when the snapshot layout changes incompatibly.
-const FORMAT: u32 = 1;
+use super::UserDoc;
+use crate::CrdtError;
+use serde::Deserialize;
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Repr {
+/// The layout written today. Bumped when the layout changes; the decoder
+/// of every earlier format stays.
+pub(crate) const SNAPSHOT_FORMAT: u32 = 2;
+
+/// Just the `format` field; serde skips the rest.
+#[derive(Deserialize)]
+struct Format {
     format: u32,
-    version: u64,
-    vv: VersionVector,
-    watchlist: OrSet<ContentId>,
-    playback: LwwMap<ContentId, PlaybackValue>,
-    prefs: B64,
-    lease: Option<Lease>,
-    lease_token: u64,
-    devices: BTreeMap<String, DeviceInfo>,
-    #[serde(default)]
-    retired_dots: Vec<(Dot, Dot)>,
-}
-
-impl Serialize for UserDoc {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        Repr {
-            format: FORMAT,
-            version: self.version,
-            vv: self.vv.clone(),
-            watchlist: self.watchlist.clone(),
-            playback: self.playback.clone(),
-            prefs: B64(self.prefs.save()),
-            lease: self.lease.clone(),
-            lease_token: self.lease_token,
-            devices: self.devices.clone(),
-            retired_dots: self
-                .retired_dots
-                .iter()
-                .map(|(a, b)| (a.clone(), b.clone()))
-                .collect(),
-        }
-        .serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for UserDoc {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let r = Repr::deserialize(d)?;
-        UserDoc::try_from(r).map_err(serde::de::Error::custom)
-    }
-}
-
-impl TryFrom<Repr> for UserDoc {
-    type Error = CrdtError;
-    fn try_from(r: Repr) -> Result<Self, CrdtError> {
-        if r.format != FORMAT {
-            return Err(CrdtError::BadSnapshot {
-                reason: format!("format {} (expected {FORMAT})", r.format),
-            });
-        }
-        let prefs = if r.prefs.0.is_empty() {
-            Preferences::new()
-        } else {
-            Preferences::load(&r.prefs.0)?
-        };
-        Ok(UserDoc {
-            version: r.version,
-            vv: r.vv,
-            watchlist: r.watchlist,
-            playback: r.playback,
-            prefs,
-            lease: r.lease,
-            lease_token: r.lease_token,
-            devices: r.devices,
-            retired_dots: r.retired_dots.into_iter().collect(),
-        })
-    }
 }
 
 impl UserDoc {
-    /// Encodes the whole document (JSON). The document is not touched.
+    /// Encodes the whole document in format [`SNAPSHOT_FORMAT`] (JSON). The
+    /// document is not touched.
     pub fn to_snapshot_bytes(&self) -> Result<Vec<u8>, CrdtError> {
-        serde_json::to_vec(self).map_err(|e| CrdtError::BadSnapshot {
-            reason: e.to_string(),
-        })
+        serde_json::to_vec(&v2::Snapshot::from(self)).map_err(bad)
     }
 
-    /// Decodes a snapshot written by [`UserDoc::to_snapshot_bytes`].
+    /// Decodes a snapshot of format 1 or 2, whichever its `format` says.
     pub fn from_snapshot_bytes(bytes: &[u8]) -> Result<Self, CrdtError> {
-        serde_json::from_slice(bytes).map_err(|e| CrdtError::BadSnapshot {
-            reason: e.to_string(),
-        })
+        let format = serde_json::from_slice::<Format>(bytes).map_err(bad)?.format;
+        match format {
+            1 => serde_json::from_slice::<v1::Snapshot>(bytes)
+                .map_err(bad)?
+                .into_doc(),
+            SNAPSHOT_FORMAT => serde_json::from_slice::<v2::Snapshot>(bytes)
+                .map_err(bad)?
+                .into_doc(),
+            other => Err(CrdtError::BadSnapshot {
+                reason: format!("format {other} (this release reads 1 and {SNAPSHOT_FORMAT})"),
+            }),
+        }
+    }
+}
+
+fn bad(e: serde_json::Error) -> CrdtError {
+    CrdtError::BadSnapshot {
+        reason: e.to_string(),
     }
 }
