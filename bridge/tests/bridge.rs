@@ -412,3 +412,29 @@ async fn an_idle_pubnub_session_ends_and_a_new_hello_resumes() {
         (vec!["movie:i1".to_owned(), "movie:i2".to_owned()], 2)
     );
 }
+
+#[tokio::test]
+async fn a_token_with_an_invalid_device_id_is_refused_and_reaches_nothing() {
+    let node = Node::start().await;
+    let phone = node.pn_device("nora", "phone");
+    phone.hello();
+    phone.wait_for("welcome", |f| f["type"] == "welcome").await;
+
+    let bad = node.pn_device("nora", "tv\0");
+    bad.hello();
+    bad.send(add(1, "movie:bad"));
+    bad.wait_for("invalid_identity", |f| {
+        f["type"] == "error" && f["code"] == "invalid_identity"
+    })
+    .await;
+
+    phone.send(add(1, "movie:n1"));
+    phone
+        .wait_for("ack 1", |f| f["type"] == "ack" && f["seq"] == 1)
+        .await;
+    assert_eq!(
+        node.watchlist("nora").await.0,
+        ["movie:n1"],
+        "nothing from the invalid identity lands; the other device is unaffected"
+    );
+}
