@@ -54,3 +54,31 @@ impl ActorError {
             || matches!(self, Self::Vectors(e) if e.is_unavailable())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ActorError;
+
+    #[test]
+    fn client_messages_carry_no_detail() {
+        let panicked = ActorError::Unavailable(
+            "Actor panicked during startup 'store: invalid user: contains a NUL byte'".into(),
+        );
+        let corrupt = ActorError::Corrupt {
+            user: "alice".into(),
+            detail: "snapshot: bad utf-8".into(),
+        };
+        for (err, detail) in [(panicked, "panicked"), (corrupt, "alice")] {
+            assert!(err.to_string().contains(detail), "the log keeps the detail");
+            assert!(
+                !err.client_message().contains(detail),
+                "{}",
+                err.client_message()
+            );
+        }
+        assert_eq!(
+            ActorError::Refused("draining").client_message(),
+            "this node is draining; reconnect to another"
+        );
+    }
+}

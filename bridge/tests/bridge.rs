@@ -143,7 +143,7 @@ async fn a_pubnub_device_syncs_through_a_virtual_session() {
         f["type"] == "ack" && f["duplicate"] == true
     })
     .await;
-    assert_eq!(node.watchlist("bob").await, (vec!["movie:1".to_owned()], 1));
+    assert_eq!(node.watchlist("bob").await, (vec!["movie:1".to_owned()], 2));
 
     // A bad frame: an error on the device channel, state intact.
     pn.send(json!({"type":"op","seq":2,"op":{"kind":"watchlist_add","content":"bad id!","added_at_ms":1}}));
@@ -154,7 +154,7 @@ async fn a_pubnub_device_syncs_through_a_virtual_session() {
     pn.send(json!({"type":"op","seq":2}));
     pn.wait_for("invalid_frame", |f| f["code"] == "invalid_frame")
         .await;
-    assert_eq!(node.watchlist("bob").await, (vec!["movie:1".to_owned()], 1));
+    assert_eq!(node.watchlist("bob").await, (vec!["movie:1".to_owned()], 2));
 
     // A token for another user does not reach this user's state.
     let mallory = node.token("mallory", "phone");
@@ -416,5 +416,31 @@ async fn an_idle_pubnub_session_ends_and_a_new_hello_resumes() {
         node.watchlist("ivy").await,
         // Two ops and the device's registration.
         (vec!["movie:i1".to_owned(), "movie:i2".to_owned()], 3)
+    );
+}
+
+#[tokio::test]
+async fn a_token_with_an_invalid_device_id_is_refused_and_reaches_nothing() {
+    let node = Node::start().await;
+    let phone = node.pn_device("nora", "phone");
+    phone.hello();
+    phone.wait_for("welcome", |f| f["type"] == "welcome").await;
+
+    let bad = node.pn_device("nora", "tv\0");
+    bad.hello();
+    bad.send(add(1, "movie:bad"));
+    bad.wait_for("invalid_identity", |f| {
+        f["type"] == "error" && f["code"] == "invalid_identity"
+    })
+    .await;
+
+    phone.send(add(1, "movie:n1"));
+    phone
+        .wait_for("ack 1", |f| f["type"] == "ack" && f["seq"] == 1)
+        .await;
+    assert_eq!(
+        node.watchlist("nora").await.0,
+        ["movie:n1"],
+        "nothing from the invalid identity lands; the other device is unaffected"
     );
 }

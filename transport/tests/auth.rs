@@ -158,7 +158,7 @@ async fn rest_reads_have_etags_and_validate_ids() {
     assert_eq!(status, 404);
     let (status, body) = server
         .get(
-            &format!("/v1/users/{}/state", "x".repeat(200)),
+            &format!("/v1/users/{}/state", "x".repeat(257)),
             Some(&token),
         )
         .await;

@@ -140,13 +140,28 @@ async fn handoff_needs_the_secret_and_a_valid_body_and_serves_warm_state() {
         op: add("show:9"),
     };
     doc.replay(&op).expect("replay");
-    let states = vec![baton_actors::WarmState {
-        user: "warm".into(),
+    let warm = |user: &str| baton_actors::WarmState {
+        user: user.into(),
         version: 1,
         snapshot: doc.to_snapshot_bytes().expect("snapshot"),
-        window: vec![op],
+        window: vec![op.clone()],
         window_base: Default::default(),
-    }];
+    };
+    // The previous owner flushed its log before letting go; a second user's
+    // warm state claims a version the store never saw.
+    node.hub
+        .store()
+        .append_many(vec![baton_store::LogEntry {
+            user: "warm".into(),
+            version: 1,
+            device: "tv".into(),
+            seq: 1,
+            at_ms: 0,
+            payload: serde_json::to_vec(&op.op).expect("op"),
+        }])
+        .await
+        .expect("append");
+    let states = vec![warm("warm"), warm("ahead")];
     let body =
         serde_json::to_string(&baton_cluster::handoff::Batch::new("old", states)).expect("json");
 
@@ -161,13 +176,18 @@ async fn handoff_needs_the_secret_and_a_valid_body_and_serves_warm_state() {
     );
     assert_eq!(post_handoff(&node, Some(SECRET), body).await, 204);
 
-    // The store holds nothing for this user: what REST shows came warm.
     let (status, view) = node
         .get("/v1/users/warm/watchlist", Some(&node.token("warm", "tv")))
         .await;
     assert_eq!(status, 200);
     assert_eq!(view["version"], 1);
     assert_eq!(view["items"][0]["content"], "show:9");
+    // A warm state the store cannot prove current is not served: cold load.
+    let (status, view) = node
+        .get("/v1/users/ahead/watchlist", Some(&node.token("ahead", "tv")))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(view["version"], 0, "{view}");
     // The delta tail came along: a device with nothing resumes with deltas.
     let phone = node.device("warm", "phone", "mobile").await;
     assert_eq!(phone.welcome["resume"], "deltas", "{}", phone.welcome);

@@ -49,10 +49,11 @@ async fn failed_commit_is_not_acked_and_the_resend_lands_once() {
         .expect("drop trigger");
     // Reconnect: the actor is reactivated from the store and the resend lands.
     let mut tv = TestDevice::connect(&server, "f", "tv", "tv", doc, unacked).await;
+    // Version 1 registered the tv (a control record); its ops are 2 and 3.
     let v = tv.wait_ack(2).await;
-    assert_eq!(v, 2);
+    assert_eq!(v, 3);
     let state = server.state("f").await;
-    assert_eq!(state["version"], 2);
+    assert_eq!(state["version"], 3);
     assert_eq!(rest_watchlist(&state), vec!["fails:2", "ok:1"]);
     server.stop().await;
 }
