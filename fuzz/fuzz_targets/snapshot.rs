@@ -1,0 +1,4 @@
+//! Fuzz target `snapshot`: see `baton_fuzz_checks::snapshot` for the input layout and invariants.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| baton_fuzz_checks::snapshot::check(data));
