@@ -45,7 +45,10 @@ pub fn check(data: &[u8]) {
             return;
         }
         Err(Skip::Invalid(why)) => {
-            assert!(!why.contains("panicked"), "skip reason carries a panic: {why}");
+            assert!(
+                !why.contains("panicked"),
+                "skip reason carries a panic: {why}"
+            );
             return;
         }
     };

@@ -93,7 +93,10 @@ pub fn check(data: &[u8]) {
 fn verify(verifier: &Verifier, token: &str) -> Result<(), AuthError> {
     match verifier.verify_at(token, NOW) {
         Ok(principal) => {
-            assert!(!principal.user.is_empty(), "accepted a token without a user");
+            assert!(
+                !principal.user.is_empty(),
+                "accepted a token without a user"
+            );
             Ok(())
         }
         Err(err) => {
@@ -117,8 +120,9 @@ fn sign_ed(header: &[u8], claims: &[u8]) -> String {
         URL_SAFE_NO_PAD.encode(header),
         URL_SAFE_NO_PAD.encode(claims)
     );
-    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &verifiers().ed_key, Algorithm::EdDSA)
-        .unwrap_or_else(|e| panic!("Ed25519 signing: {e}"));
+    let signature =
+        jsonwebtoken::crypto::sign(message.as_bytes(), &verifiers().ed_key, Algorithm::EdDSA)
+            .unwrap_or_else(|e| panic!("Ed25519 signing: {e}"));
     format!("{message}.{signature}")
 }
 

@@ -113,11 +113,19 @@ fn check_prefs(mut prefs: Preferences, batch: &[Vec<u8>]) {
             prefs
                 .apply(batch)
                 .unwrap_or_else(|e| panic!("an applied batch does not apply again: {e}"));
-            assert_eq!(prefs.heads(), heads, "applying a batch twice changed the heads");
+            assert_eq!(
+                prefs.heads(),
+                heads,
+                "applying a batch twice changed the heads"
+            );
         }
         Err(_) => {
             assert_eq!(prefs, before, "a refused batch changed the heads");
-            assert_eq!(prefs.to_json(), json_before, "a refused batch changed the content");
+            assert_eq!(
+                prefs.to_json(),
+                json_before,
+                "a refused batch changed the content"
+            );
         }
     }
 }

@@ -11,7 +11,9 @@ use baton_actors::protocol::ClientFrame;
 use baton_bridge::message::from_delta;
 use baton_bridge::Channels;
 use baton_crdt::uhlc::NTP64;
-use baton_crdt::{hlc_id_for, ContentId, DeviceInfo, Hlc, Op, Outcome, PlayState, Rules, UserDoc, B64};
+use baton_crdt::{
+    hlc_id_for, ContentId, DeviceInfo, Hlc, Op, Outcome, PlayState, Rules, UserDoc, B64,
+};
 use baton_transport::auth::Scope;
 use serde_json::{json, Value};
 
@@ -72,7 +74,14 @@ pub fn all() -> Vec<Seed> {
 /// for what the examples elide (real preference changes, timestamps).
 fn client_frames() -> Vec<(String, String)> {
     const PROTOCOL: &str = include_str!("../../PROTOCOL.md");
-    const TYPES: &[&str] = &["hello", "op", "heartbeat", "handoff", "resync", "interaction"];
+    const TYPES: &[&str] = &[
+        "hello",
+        "op",
+        "heartbeat",
+        "handoff",
+        "resync",
+        "interaction",
+    ];
     let mut out = Vec::new();
     let mut candidates: Vec<String> = Vec::new();
     let mut block: Option<String> = None;
@@ -148,8 +157,19 @@ fn snapshot_docs() -> Vec<(String, UserDoc)> {
         ("phone", add_op("movie:2", &[])),
         ("tv", playback_op("tv", "movie:1", 10, false)),
         ("phone", playback_op("phone", "movie:2", 20, true)),
-        ("phone", Op::WatchlistRemove { content: content("movie:1"), observed: vec![baton_crdt::Dot::new("tv", 1)] }),
-        ("tv", Op::Preferences { changes: history().iter().cloned().map(B64).collect() }),
+        (
+            "phone",
+            Op::WatchlistRemove {
+                content: content("movie:1"),
+                observed: vec![baton_crdt::Dot::new("tv", 1)],
+            },
+        ),
+        (
+            "tv",
+            Op::Preferences {
+                changes: history().iter().cloned().map(B64).collect(),
+            },
+        ),
         ("web", add_op("show:3", &[])),
     ];
     for (i, (device, op)) in ops.into_iter().enumerate() {
@@ -216,14 +236,32 @@ fn jwt_inputs() -> Vec<(String, Vec<u8>)> {
         out.push((format!("minted-{name}"), prefixed(0, token.as_bytes())));
     }
     let claims = [
-        ("valid", json!({"sub":"alice","device":"phone","scope":"write:watchlist playback:control","aud":AUDIENCE,"iss":ISSUER,"iat":NOW,"exp":NOW + 3600,"jti":"j-1"})),
-        ("aud-list", json!({"sub":"svc","aud":["x",AUDIENCE],"iss":ISSUER,"exp":NOW as f64 + 0.5,"scope":"service:read"})),
-        ("not-yet", json!({"sub":"alice","aud":AUDIENCE,"iss":ISSUER,"exp":NOW + 10,"nbf":NOW + 3600})),
-        ("expired", json!({"sub":"alice","aud":AUDIENCE,"iss":ISSUER,"exp":NOW - 3600})),
-        ("no-sub", json!({"aud":AUDIENCE,"iss":ISSUER,"exp":NOW + 10})),
+        (
+            "valid",
+            json!({"sub":"alice","device":"phone","scope":"write:watchlist playback:control","aud":AUDIENCE,"iss":ISSUER,"iat":NOW,"exp":NOW + 3600,"jti":"j-1"}),
+        ),
+        (
+            "aud-list",
+            json!({"sub":"svc","aud":["x",AUDIENCE],"iss":ISSUER,"exp":NOW as f64 + 0.5,"scope":"service:read"}),
+        ),
+        (
+            "not-yet",
+            json!({"sub":"alice","aud":AUDIENCE,"iss":ISSUER,"exp":NOW + 10,"nbf":NOW + 3600}),
+        ),
+        (
+            "expired",
+            json!({"sub":"alice","aud":AUDIENCE,"iss":ISSUER,"exp":NOW - 3600}),
+        ),
+        (
+            "no-sub",
+            json!({"aud":AUDIENCE,"iss":ISSUER,"exp":NOW + 10}),
+        ),
     ];
     for (name, claims) in claims {
-        out.push((format!("claims-{name}"), prefixed(1, claims.to_string().as_bytes())));
+        out.push((
+            format!("claims-{name}"),
+            prefixed(1, claims.to_string().as_bytes()),
+        ));
     }
     let mut both = br#"{"alg":"EdDSA","kid":"other","typ":"JWT"}"#.to_vec();
     both.push(0);
@@ -241,11 +279,21 @@ fn claims_text() -> String {
 fn minted_tokens() -> Vec<(&'static str, String)> {
     let m = minter();
     let hour = Duration::from_secs(3600);
-    let all = [Scope::WriteWatchlist, Scope::WritePreferences, Scope::PlaybackControl];
+    let all = [
+        Scope::WriteWatchlist,
+        Scope::WritePreferences,
+        Scope::PlaybackControl,
+    ];
     [
         ("device", m.mint("alice", Some("phone"), &all, hour, NOW)),
-        ("service", m.mint("svc", None, &[Scope::ServiceRead], hour, NOW)),
-        ("expired", m.mint("alice", Some("tv"), &[], hour, NOW - 3 * 3600)),
+        (
+            "service",
+            m.mint("svc", None, &[Scope::ServiceRead], hour, NOW),
+        ),
+        (
+            "expired",
+            m.mint("alice", Some("tv"), &[], hour, NOW - 3 * 3600),
+        ),
     ]
     .into_iter()
     .map(|(name, token)| (name, token.unwrap_or_else(|e| panic!("mint: {e}"))))
@@ -273,9 +321,13 @@ fn envelopes() -> Vec<(String, Vec<u8>)> {
     let body = json!({"token": token, "frame": {"type": "resync"}});
     out.push(("no-device".to_owned(), message(&sync, &body)));
     let mut doc = UserDoc::new();
-    if let Ok(Outcome::Applied(logged, _)) =
-        doc.apply("tv", 1, add_op("movie:1", &[]), NTP64(1 << 40), &Rules::default())
-    {
+    if let Ok(Outcome::Applied(logged, _)) = doc.apply(
+        "tv",
+        1,
+        add_op("movie:1", &[]),
+        NTP64(1 << 40),
+        &Rules::default(),
+    ) {
         let own = from_delta(&channels, "alice", &logged);
         out.push(("own-delta".to_owned(), message(&own.channels[0], &own.body)));
     }

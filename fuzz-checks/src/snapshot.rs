@@ -7,8 +7,8 @@
 //! to it is accepted or refused without a panic, and a refusal leaves it
 //! untouched.
 
-use baton_crdt::{ContentId, Op, Outcome, Rules, UserDoc};
 use baton_crdt::uhlc::NTP64;
+use baton_crdt::{ContentId, Op, Outcome, Rules, UserDoc};
 
 /// Checks one input.
 pub fn check(data: &[u8]) {

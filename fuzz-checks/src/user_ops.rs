@@ -14,7 +14,9 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use baton_crdt::uhlc::NTP64;
-use baton_crdt::{hlc_id_for, ContentId, Dot, Hlc, LoggedOp, Op, Outcome, PlayState, Rules, UserDoc, B64};
+use baton_crdt::{
+    hlc_id_for, ContentId, Dot, Hlc, LoggedOp, Op, Outcome, PlayState, Rules, UserDoc, B64,
+};
 
 use crate::prefs_change::history;
 
@@ -114,19 +116,34 @@ pub fn check(data: &[u8]) {
     assert_eq!(back, doc, "snapshot round trip changed the doc");
 }
 
-fn apply_one(doc: &mut UserDoc, log: &mut Vec<LoggedOp>, device: &str, seq: u64, op: Op, now: NTP64) {
+fn apply_one(
+    doc: &mut UserDoc,
+    log: &mut Vec<LoggedOp>,
+    device: &str,
+    seq: u64,
+    op: Op,
+    now: NTP64,
+) {
     let before = doc.clone();
     let rules = Rules::default();
     match doc.apply(device, seq, op.clone(), now, &rules) {
         Ok(Outcome::Applied(logged, _)) => {
             assert_eq!(doc.version(), before.version() + 1, "version grows by one");
             assert_eq!(logged.version, doc.version(), "logged version is the doc's");
-            assert_eq!((logged.device.as_str(), logged.seq), (device, seq), "logged identity");
+            assert_eq!(
+                (logged.device.as_str(), logged.seq),
+                (device, seq),
+                "logged identity"
+            );
             assert_eq!(doc.vv().get(device), seq, "the vv covers the applied seq");
             let after = doc.clone();
             match doc.apply(device, seq, op, now, &rules) {
                 Ok(Outcome::Duplicate { version }) => {
-                    assert_eq!(version, after.version(), "duplicate answers the current version");
+                    assert_eq!(
+                        version,
+                        after.version(),
+                        "duplicate answers the current version"
+                    );
                 }
                 other => panic!("re-applying an applied op: {other:?}"),
             }
@@ -134,8 +151,15 @@ fn apply_one(doc: &mut UserDoc, log: &mut Vec<LoggedOp>, device: &str, seq: u64,
             log.push(logged);
         }
         Ok(Outcome::Duplicate { version }) => {
-            assert!(seq < before.next_seq(device), "a duplicate of an unseen seq");
-            assert_eq!(version, before.version(), "duplicate answers the current version");
+            assert!(
+                seq < before.next_seq(device),
+                "a duplicate of an unseen seq"
+            );
+            assert_eq!(
+                version,
+                before.version(),
+                "duplicate answers the current version"
+            );
             assert_eq!(*doc, before, "a duplicate changed the doc");
         }
         Err(err) => {
