@@ -76,25 +76,39 @@ impl Preferences {
                 max: MAX_CHANGE_BATCH_BYTES,
             });
         }
-        let decoded = changes
-            .iter()
-            .map(|c| Change::try_from(c.as_ref()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| bad(&e))?;
-        if decoded.is_empty() {
+        if changes.is_empty() {
             return Ok(());
         }
-        let mut next = match &self.doc {
-            Some(doc) => (**doc).clone(),
-            None => self.fresh(),
-        };
-        next.apply_changes(decoded).map_err(|e| bad(&e))?;
-        let missing = next.get_missing_deps(&[]);
-        if !missing.is_empty() {
-            return Err(CrdtError::BadChange {
-                reason: format!("{} missing dependencies", missing.len()),
-            });
-        }
+        let base = self.doc.as_deref();
+        let next = guarded("change batch", || {
+            let decoded = changes
+                .iter()
+                .map(|c| Change::try_from(c.as_ref()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| bad(&e))?;
+            let mut next = match base {
+                Some(doc) => doc.clone(),
+                None => self.fresh(),
+            };
+            next.apply_changes(decoded).map_err(|e| bad(&e))?;
+            let missing = next.get_missing_deps(&[]);
+            if !missing.is_empty() {
+                return Err(CrdtError::BadChange {
+                    reason: format!("{} missing dependencies", missing.len()),
+                });
+            }
+            // Automerge 0.12 accepts some batches whose saved document it
+            // cannot load again ("mismatching heads", found by the
+            // `prefs_change` fuzz target); such a batch would make the
+            // user's snapshot unreadable, so it is refused.
+            let reloaded = Automerge::load(&next.save()).map_err(|e| bad(&e))?;
+            if sorted_heads(&reloaded) != sorted_heads(&next) {
+                return Err(CrdtError::BadChange {
+                    reason: "the batch does not survive save and load".into(),
+                });
+            }
+            Ok(next)
+        })?;
         self.doc = Some(Box::new(next));
         Ok(())
     }
@@ -139,7 +153,7 @@ impl Preferences {
         if bytes.is_empty() {
             return Ok(Self::new());
         }
-        let doc = Automerge::load(bytes).map_err(|e| bad(&e))?;
+        let doc = guarded("document", || Automerge::load(bytes).map_err(|e| bad(&e)))?;
         Ok(Preferences {
             doc: Some(Box::new(doc.with_actor(ActorId::from(SERVER_ACTOR)))),
             actor: ActorId::from(SERVER_ACTOR),
@@ -148,18 +162,32 @@ impl Preferences {
 
     /// Current heads, sorted (none for a document never used).
     pub fn heads(&self) -> Vec<ChangeHash> {
-        let mut h = self
-            .doc
-            .as_ref()
-            .map_or_else(Vec::new, |doc| doc.get_heads());
-        h.sort();
-        h
+        self.doc.as_deref().map_or_else(Vec::new, sorted_heads)
     }
 
     /// The underlying document (read-only), or `None` if nothing was ever applied.
     pub fn doc(&self) -> Option<&Automerge> {
         self.doc.as_deref()
     }
+}
+
+/// Runs Automerge on untrusted bytes. Automerge 0.12 panics on some hostile
+/// input (an `unwrap` in its op import, found by the `prefs_change` fuzz
+/// target, `fuzz/regressions/prefs_change/`); the work happens on a copy, so
+/// a panic becomes `BadChange` and leaves nothing behind (the panic hook
+/// still logs it).
+fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, CrdtError>) -> Result<T, CrdtError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(CrdtError::BadChange {
+            reason: format!("{what} refused by automerge"),
+        })
+    })
+}
+
+fn sorted_heads(doc: &Automerge) -> Vec<ChangeHash> {
+    let mut heads = doc.get_heads();
+    heads.sort();
+    heads
 }
 
 fn bad(e: &dyn std::fmt::Display) -> CrdtError {
@@ -217,5 +245,61 @@ mod tests {
         assert_eq!(srv, before);
         srv.apply(&[c1, c2]).unwrap();
         assert_eq!(srv.to_json(), serde_json::json!({"a": 1, "b": 2}));
+    }
+
+    /// A change that made automerge 0.12 panic (`unwrap` on `None` in its
+    /// op import), found by the `prefs_change` fuzz target: refused, state
+    /// untouched. The fuzz input is one pick byte, a 2-byte length, the change.
+    #[test]
+    fn change_that_panics_automerge_is_refused() {
+        let input =
+            include_bytes!("../../fuzz/regressions/prefs_change/automerge-import-ops-unwrap");
+        let change = &input[3..];
+        let mut srv = Preferences::new();
+        let before = srv.clone();
+        assert_eq!(srv.apply(&[change]).unwrap_err().code(), "bad_change");
+        assert_eq!(srv, before);
+        assert_eq!(srv.save(), before.save());
+    }
+
+    /// A batch automerge 0.12 accepted although its saved document does not
+    /// load again (found by the `prefs_change` fuzz target on a document
+    /// holding one change): refused, so every snapshot stays loadable.
+    #[test]
+    fn batch_whose_save_does_not_load_is_refused() {
+        let input = include_bytes!(
+            "../../fuzz/regressions/prefs_change/accepted-batch-saves-unloadable-doc"
+        );
+        let mut srv = Preferences::new();
+        if input[0] % 2 == 1 {
+            let mut dev = Preferences::for_actor(b"fuzz-author");
+            let first = dev
+                .local_change(|tx| {
+                    tx.put(ROOT, "subtitles", "fr")?;
+                    tx.put(ROOT, "autoplay", true)
+                })
+                .unwrap();
+            srv.apply(&[first]).unwrap();
+        }
+        let mut batch = Vec::new();
+        let mut rest = &input[1..];
+        while let [lo, hi, tail @ ..] = rest {
+            let len = usize::from(u16::from_le_bytes([*lo, *hi])).min(tail.len());
+            batch.push(tail[..len].to_vec());
+            rest = &tail[len..];
+        }
+        let before = srv.clone();
+        if srv.apply(&batch).is_ok() {
+            Preferences::load(&srv.save()).expect("an accepted batch saves a loadable document");
+        } else {
+            assert_eq!(srv, before);
+        }
+    }
+
+    #[test]
+    fn empty_batch_creates_nothing() {
+        let mut srv = Preferences::new();
+        srv.apply::<Vec<u8>>(&[]).unwrap();
+        assert!(srv.doc().is_none());
     }
 }
