@@ -193,7 +193,10 @@ fn snapshot_docs() -> Vec<(String, UserDoc)> {
     }
     busy.touch_device("tv", 1_700_000_100_000);
     let mut retired = busy.clone();
-    retired.retire_stale_devices(1_700_000_050_000, 10_000, &["tv"]);
+    let stale = retired.stale_devices(1_700_000_050_000, 10_000, &["tv"]);
+    retired
+        .apply_control(&baton_crdt::Control::RetireDevices { devices: stale }, 0)
+        .expect("retire");
     vec![
         ("empty".to_owned(), empty),
         ("busy".to_owned(), busy),

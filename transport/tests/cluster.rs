@@ -184,7 +184,10 @@ async fn handoff_needs_the_secret_and_a_valid_body_and_serves_warm_state() {
     assert_eq!(view["items"][0]["content"], "show:9");
     // A warm state the store cannot prove current is not served: cold load.
     let (status, view) = node
-        .get("/v1/users/ahead/watchlist", Some(&node.token("ahead", "tv")))
+        .get(
+            "/v1/users/ahead/watchlist",
+            Some(&node.token("ahead", "tv")),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(view["version"], 0, "{view}");
