@@ -219,8 +219,10 @@ async fn every_frame_of_a_real_session_matches_the_schema() {
         assert_valid(&snapshot, "snapshot", &value);
         assert_eq!(value["format"], 2);
         let doc = UserDoc::from_snapshot_bytes(text.as_bytes()).expect("snapshot decodes");
-        // Four ops and the three devices' registration records.
-        assert_eq!(doc.version(), 7);
+        // Four ops, three registrations and the handoff's lease move, and a
+        // release once the holder left (when the snapshot was taken after it).
+        assert!((7..=9).contains(&doc.version()), "{}", doc.version());
+        assert_eq!(value["version"], doc.version());
     }
     server.stop().await;
 }

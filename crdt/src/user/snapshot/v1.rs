@@ -71,6 +71,16 @@ impl Snapshot {
             })
             .collect::<Vec<_>>()
             .into();
+        // Every release granted a lease with the next token, so a held lease
+        // carries the last token handed out; format 2 relies on it.
+        if let Some(lease) = self.lease.as_ref().filter(|l| l.token != self.lease_token) {
+            return Err(CrdtError::BadSnapshot {
+                reason: format!(
+                    "lease token {} is not the last token handed out ({})",
+                    lease.token, self.lease_token
+                ),
+            });
+        }
         Ok(UserDoc {
             version: self.version,
             vv: self.vv,
