@@ -68,6 +68,13 @@ impl CommitPipeline {
         })
     }
 
+    /// True while `device`'s registration record waits for its commit.
+    pub(crate) fn registering(&self, device: &str) -> bool {
+        self.uncommitted().any(
+            |p| matches!(&p.staged, Staged::Control(Announce::Welcome(j)) if j.device == device),
+        )
+    }
+
     /// The not yet durable op `(device, seq)`, if it is one.
     pub(crate) fn uncommitted_op_mut(&mut self, device: &str, seq: u64) -> Option<&mut StagedOp> {
         self.inflight

@@ -92,12 +92,15 @@ impl UserActor {
     }
 }
 
-/// Presence entries for every registered device, sorted by id.
+/// Presence entries for every registered device, sorted by id. A device whose
+/// registration is still being committed is not shown yet (its `welcome` and
+/// the presence that shows it follow the commit).
 pub(crate) fn presence(state: &UserState) -> Vec<PresenceEntry> {
     state
         .doc
         .devices()
         .iter()
+        .filter(|(id, _)| state.devices.contains_key(*id) || !state.commits.registering(id))
         .map(|(id, info)| {
             let live = state.devices.get(id);
             PresenceEntry {
