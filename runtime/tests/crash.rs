@@ -11,22 +11,12 @@ use baton_store::pg_harness::PgHarness;
 use common::{free_port, start, token, wait_ready};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 /// Send `n` adds (in windows of 32 unacknowledged ops) and return the acked
 /// (seq, content) pairs seen before the process is killed.
 async fn write_until_killed(port: u16, tok: &str, n: u64, mut child: Child) -> Vec<(u64, String)> {
-    let mut req = format!("ws://127.0.0.1:{port}/v1/sync")
-        .into_client_request()
-        .expect("req");
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {tok}").parse().expect("header"),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("connect");
+    let mut ws = common::connect(port, tok).await;
     ws.send(Message::Text(
         json!({"type":"hello","protocol":1,"device":{"kind":"tv"}})
             .to_string()

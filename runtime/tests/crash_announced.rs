@@ -17,15 +17,11 @@ use std::process::Child;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use baton_store::pg_harness::PgHarness;
+use common::Ws;
 use common::{free_port, kill9, start, token, wait_ready};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A device over a real socket, speaking just enough of the protocol.
 struct Dev {
@@ -37,16 +33,7 @@ struct Dev {
 
 impl Dev {
     async fn connect(port: u16, tok: &str, kind: &str) -> Dev {
-        let mut req = format!("ws://127.0.0.1:{port}/v1/sync")
-            .into_client_request()
-            .expect("req");
-        req.headers_mut().insert(
-            "authorization",
-            format!("Bearer {tok}").parse().expect("header"),
-        );
-        let (mut ws, _) = tokio_tungstenite::connect_async(req)
-            .await
-            .expect("connect");
+        let mut ws = common::connect(port, tok).await;
         let hello = json!({"type":"hello","protocol":1,"device":{"kind":kind,"name":kind},"vv":{}});
         ws.send(Message::Text(hello.to_string().into()))
             .await

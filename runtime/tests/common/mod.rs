@@ -76,3 +76,23 @@ pub fn kill9(child: &mut Child) {
     child.kill().expect("SIGKILL");
     let _ = child.wait();
 }
+
+/// A device socket to the node on `port`.
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Open `/v1/sync` on the node on `port` with `tok` as the bearer token.
+pub async fn connect(port: u16, tok: &str) -> Ws {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("ws://127.0.0.1:{port}/v1/sync")
+        .into_client_request()
+        .expect("req");
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {tok}").parse().expect("header"),
+    );
+    let (ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("connect");
+    ws
+}
