@@ -11,8 +11,10 @@
 //! read from stale state (its appends are fenced by the store as well).
 
 mod admission;
+mod moves;
 mod recommend;
 mod supervisor;
+mod tokens;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -129,7 +131,7 @@ impl Hub {
             .supervisor
             .cast(SupMsg::Attach(Arc::downgrade(&inner)));
         tokio::spawn(sweep(Arc::downgrade(&inner)));
-        tokio::spawn(close_revoked(Arc::downgrade(&inner)));
+        tokio::spawn(tokens::close_revoked(Arc::downgrade(&inner)));
         Ok(Hub { inner })
     }
 
@@ -153,171 +155,6 @@ impl Hub {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = placement;
         self
-    }
-
-    /// The owner of `user` in this node's view.
-    pub fn route(&self, user: &str) -> Route {
-        self.inner
-            .placement
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .route(user)
-    }
-
-    /// Report that `node` could not be reached from here (see
-    /// [`Placement::unreachable`]).
-    pub fn report_unreachable(&self, node: &crate::placement::RemoteNode) {
-        metrics::counter!("baton_cluster_unreachable_total").increment(1);
-        self.inner
-            .placement
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .unreachable(node);
-    }
-
-    /// The nodes this node's placement routes around (see
-    /// [`Placement::suspects`]).
-    pub fn suspects(&self) -> Vec<Arc<str>> {
-        self.inner
-            .placement
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .suspects()
-    }
-
-    /// The users with a live actor on this node.
-    pub fn live_user_ids(&self) -> Vec<String> {
-        self.inner
-            .users
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .keys()
-            .cloned()
-            .collect()
-    }
-
-    /// Keep state handed over by a user's previous owner for the next
-    /// activation of that user (for `warm_state_ttl`). A user already live
-    /// here keeps its state.
-    pub fn accept_warm(&self, states: Vec<WarmState>) {
-        let now = Instant::now();
-        let ttl = self.inner.cfg.warm_state_ttl;
-        let mut warm = self
-            .inner
-            .warm
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        warm.retain(|_, (at, _)| now.duration_since(*at) < ttl);
-        for state in states {
-            warm.insert(state.user.clone(), (now, state));
-        }
-        metrics::gauge!("baton_warm_states").set(warm.len() as f64);
-    }
-
-    fn take_warm(&self, user: &str) -> Option<WarmState> {
-        let mut warm = self
-            .inner
-            .warm
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (at, state) = warm.remove(user)?;
-        (at.elapsed() < self.inner.cfg.warm_state_ttl).then_some(state)
-    }
-
-    /// Hand `user` over: mark it moving (new connections and reads wait, up to
-    /// `move_wait`), close its devices with 4009, flush its commits, save its
-    /// snapshot and stop its actor. Returns its live state for the new owner
-    /// (`None` when it was not live here). Call [`Hub::moved`] when the new
-    /// owner has it.
-    pub async fn release(&self, user: &str) -> Option<WarmState> {
-        self.inner.moving.send_modify(|m| {
-            m.insert(user.to_owned());
-        });
-        let actor = {
-            let users = self
-                .inner
-                .users
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            users
-                .get(user)
-                .and_then(|s| s.cell.get().map(|l| l.actor.clone()))
-        }?;
-        match actor
-            .call(UserMsg::Release, Some(self.inner.cfg.call_timeout))
-            .await
-        {
-            Ok(ractor::rpc::CallResult::Success(state)) => state,
-            _ => None,
-        }
-    }
-
-    /// The move of `user` is over: connections and reads for it proceed.
-    pub fn moved(&self, user: &str) {
-        self.inner.moving.send_if_modified(|m| m.remove(user));
-    }
-
-    /// Wait while `user` is being handed over by this node, at most
-    /// `move_wait`: woken by [`Hub::moved`], no polling.
-    pub async fn wait_if_moving(&self, user: &str) {
-        let mut moving = self.inner.moving.subscribe();
-        let _ = tokio::time::timeout(
-            self.inner.cfg.move_wait,
-            moving.wait_for(|m| !m.contains(user)),
-        )
-        .await;
-    }
-
-    /// The ownership claims this node's actors hold: any superseded by
-    /// another node's claim is fenced now (its devices closed with 4009), so
-    /// devices attached to it reconnect to the owner instead of idling on
-    /// stale state. Returns how many were fenced. Cheap without a cluster.
-    pub async fn fence_superseded(&self) -> usize {
-        if !self.inner.cfg.claim_ownership {
-            return 0;
-        }
-        let live: Vec<(String, Live)> = {
-            let users = self
-                .inner
-                .users
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            users
-                .iter()
-                .filter_map(|(u, s)| s.cell.get().map(|l| (u.clone(), l.clone())))
-                .collect()
-        };
-        let mut fenced = 0;
-        for (user, live) in live {
-            if let Ok(false) = self.holds_claim(&user, live.epoch).await {
-                self.fence(&user, &live);
-                fenced += 1;
-            }
-        }
-        fenced
-    }
-
-    /// Whether `epoch` is still this node's current claim of `user`.
-    async fn holds_claim(&self, user: &str, epoch: u64) -> Result<bool, ActorError> {
-        let owner = self.inner.store.owner(user).await?;
-        Ok(owner.is_some_and(|(e, node)| e == epoch && node == self.inner.cfg.node_id))
-    }
-
-    /// Stop a superseded actor and drop its slot.
-    fn fence(&self, user: &str, live: &Live) {
-        tracing::info!(
-            user,
-            epoch = live.epoch,
-            "claim superseded; fencing the local actor"
-        );
-        let _ = live.actor.cast(UserMsg::Fenced);
-        self.inner.forget_actor(user, live.actor.get_id());
-    }
-
-    /// Refuse new sockets, reads and activations from now on (a drain has
-    /// begun); actors already live keep running until released or shut down.
-    pub fn begin_drain(&self) {
-        self.inner.draining.store(true, Ordering::Release);
     }
 
     /// Report every fanned-out delta and control event to `observer`. User
@@ -345,35 +182,6 @@ impl Hub {
     /// The state shared between nodes.
     pub fn shared(&self) -> &Shared {
         &self.inner.shared
-    }
-
-    /// Track an open connection by its token id; closes it at once if the
-    /// token is already known to be revoked.
-    pub(crate) async fn register_token(&self, jti: &str, conn: u64, link: &DeviceLink) {
-        self.inner
-            .tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry(jti.to_owned())
-            .or_default()
-            .push((conn, link.clone()));
-        if self.inner.shared.is_revoked(jti).await {
-            link.close(crate::protocol::CloseCode::PolicyViolation);
-        }
-    }
-
-    pub(crate) fn unregister_token(&self, jti: &str, conn: u64) {
-        let mut tokens = self
-            .inner
-            .tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(list) = tokens.get_mut(jti) {
-            list.retain(|(c, _)| *c != conn);
-            if list.is_empty() {
-                tokens.remove(jti);
-            }
-        }
     }
 
     /// The actor settings.
@@ -619,31 +427,6 @@ impl HubInner {
             .is_some_and(|l| l.actor.get_id() == id);
         if matches {
             users.remove(user);
-        }
-    }
-}
-
-/// Close every open connection whose token was revoked (on any node).
-async fn close_revoked(inner: std::sync::Weak<HubInner>) {
-    let Some(mut events) = inner.upgrade().map(|i| i.shared.revocations()) else {
-        return;
-    };
-    loop {
-        let jti = match events.recv().await {
-            Ok(jti) => jti,
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-        };
-        let Some(inner) = inner.upgrade() else { return };
-        let links = inner
-            .tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&jti)
-            .unwrap_or_default();
-        for (_, link) in links {
-            metrics::counter!("baton_revoked_disconnects_total").increment(1);
-            link.close(crate::protocol::CloseCode::PolicyViolation);
         }
     }
 }

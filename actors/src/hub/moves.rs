@@ -1,0 +1,180 @@
+//! The hub's part in moving users between nodes: routing by placement,
+//! warm states handed over by the previous owner, releasing a user to its new
+//! owner (and waiting on a move), fencing actors whose ownership claim was
+//! superseded, and the start of a drain.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{Hub, Live};
+use crate::error::ActorError;
+use crate::placement::{Route, WarmState};
+use crate::user::UserMsg;
+
+impl Hub {
+    /// The owner of `user` in this node's view.
+    pub fn route(&self, user: &str) -> Route {
+        self.inner
+            .placement
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .route(user)
+    }
+
+    /// Report that `node` could not be reached from here (see
+    /// [`Placement::unreachable`]).
+    pub fn report_unreachable(&self, node: &crate::placement::RemoteNode) {
+        metrics::counter!("baton_cluster_unreachable_total").increment(1);
+        self.inner
+            .placement
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unreachable(node);
+    }
+
+    /// The nodes this node's placement routes around (see
+    /// [`Placement::suspects`]).
+    pub fn suspects(&self) -> Vec<Arc<str>> {
+        self.inner
+            .placement
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .suspects()
+    }
+
+    /// The users with a live actor on this node.
+    pub fn live_user_ids(&self) -> Vec<String> {
+        self.inner
+            .users
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Keep state handed over by a user's previous owner for the next
+    /// activation of that user (for `warm_state_ttl`). A user already live
+    /// here keeps its state.
+    pub fn accept_warm(&self, states: Vec<WarmState>) {
+        let now = Instant::now();
+        let ttl = self.inner.cfg.warm_state_ttl;
+        let mut warm = self
+            .inner
+            .warm
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        warm.retain(|_, (at, _)| now.duration_since(*at) < ttl);
+        for state in states {
+            warm.insert(state.user.clone(), (now, state));
+        }
+        metrics::gauge!("baton_warm_states").set(warm.len() as f64);
+    }
+
+    pub(super) fn take_warm(&self, user: &str) -> Option<WarmState> {
+        let mut warm = self
+            .inner
+            .warm
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (at, state) = warm.remove(user)?;
+        (at.elapsed() < self.inner.cfg.warm_state_ttl).then_some(state)
+    }
+
+    /// Hand `user` over: mark it moving (new connections and reads wait, up to
+    /// `move_wait`), close its devices with 4009, flush its commits, save its
+    /// snapshot and stop its actor. Returns its live state for the new owner
+    /// (`None` when it was not live here). Call [`Hub::moved`] when the new
+    /// owner has it.
+    pub async fn release(&self, user: &str) -> Option<WarmState> {
+        self.inner.moving.send_modify(|m| {
+            m.insert(user.to_owned());
+        });
+        let actor = {
+            let users = self
+                .inner
+                .users
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            users
+                .get(user)
+                .and_then(|s| s.cell.get().map(|l| l.actor.clone()))
+        }?;
+        match actor
+            .call(UserMsg::Release, Some(self.inner.cfg.call_timeout))
+            .await
+        {
+            Ok(ractor::rpc::CallResult::Success(state)) => state,
+            _ => None,
+        }
+    }
+
+    /// The move of `user` is over: connections and reads for it proceed.
+    pub fn moved(&self, user: &str) {
+        self.inner.moving.send_if_modified(|m| m.remove(user));
+    }
+
+    /// Wait while `user` is being handed over by this node, at most
+    /// `move_wait`: woken by [`Hub::moved`], no polling.
+    pub async fn wait_if_moving(&self, user: &str) {
+        let mut moving = self.inner.moving.subscribe();
+        let _ = tokio::time::timeout(
+            self.inner.cfg.move_wait,
+            moving.wait_for(|m| !m.contains(user)),
+        )
+        .await;
+    }
+
+    /// The ownership claims this node's actors hold: any superseded by
+    /// another node's claim is fenced now (its devices closed with 4009), so
+    /// devices attached to it reconnect to the owner instead of idling on
+    /// stale state. Returns how many were fenced. Cheap without a cluster.
+    pub async fn fence_superseded(&self) -> usize {
+        if !self.inner.cfg.claim_ownership {
+            return 0;
+        }
+        let live: Vec<(String, Live)> = {
+            let users = self
+                .inner
+                .users
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            users
+                .iter()
+                .filter_map(|(u, s)| s.cell.get().map(|l| (u.clone(), l.clone())))
+                .collect()
+        };
+        let mut fenced = 0;
+        for (user, live) in live {
+            if let Ok(false) = self.holds_claim(&user, live.epoch).await {
+                self.fence(&user, &live);
+                fenced += 1;
+            }
+        }
+        fenced
+    }
+
+    /// Whether `epoch` is still this node's current claim of `user`.
+    pub(super) async fn holds_claim(&self, user: &str, epoch: u64) -> Result<bool, ActorError> {
+        let owner = self.inner.store.owner(user).await?;
+        Ok(owner.is_some_and(|(e, node)| e == epoch && node == self.inner.cfg.node_id))
+    }
+
+    /// Stop a superseded actor and drop its slot.
+    pub(super) fn fence(&self, user: &str, live: &Live) {
+        tracing::info!(
+            user,
+            epoch = live.epoch,
+            "claim superseded; fencing the local actor"
+        );
+        let _ = live.actor.cast(UserMsg::Fenced);
+        self.inner.forget_actor(user, live.actor.get_id());
+    }
+
+    /// Refuse new sockets, reads and activations from now on (a drain has
+    /// begun); actors already live keep running until released or shut down.
+    pub fn begin_drain(&self) {
+        self.inner.draining.store(true, Ordering::Release);
+    }
+}
