@@ -32,6 +32,14 @@ pub enum ActorError {
     Refused(&'static str),
 }
 
+impl From<baton_sync::SyncError> for ActorError {
+    fn from(err: baton_sync::SyncError) -> Self {
+        match err {
+            baton_sync::SyncError::Corrupt { user, detail } => ActorError::Corrupt { user, detail },
+        }
+    }
+}
+
 impl ActorError {
     /// What a client may be told: the kind of failure, never its detail
     /// (store errors, panics, user ids), which is for the log.

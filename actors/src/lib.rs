@@ -11,7 +11,7 @@
 //!   owning the socket, a bounded outbound queue, pings and heartbeats;
 //! - the **hub** ([`Hub`]): activation on demand, supervision, passivation,
 //!   the live-actor cap, admission control and closing revoked tokens' sockets;
-//! - the **device protocol** types ([`protocol`]), version 1;
+//! - re-exports the **device protocol** crate as [`protocol`] (`baton-protocol`);
 //! - the **shared state** between nodes ([`shared`]): revocations, rate
 //!   limits, presence, in Redis or in-process;
 //! - the hooks a cluster plugs into ([`placement`]): which node owns a user
@@ -34,6 +34,7 @@
 //! its children. Ractor's `cluster` feature is off: messages are plain Rust
 //! values.
 
+pub mod clock;
 pub mod config;
 pub mod device;
 pub mod error;
@@ -41,13 +42,16 @@ pub mod hub;
 pub mod link;
 pub mod observer;
 pub mod placement;
-pub mod protocol;
 pub mod shared;
 pub mod user;
-pub mod wire;
 
-pub use config::{ActorConfig, DeviceLimits};
-pub use device::{run_session, BoxSink, BoxStream, DeviceIdentity, SocketError, WireIn, WireOut};
+pub use baton_protocol as protocol;
+pub use baton_protocol::wire;
+
+pub use baton_protocol::{BoxSink, BoxStream, DeviceIdentity, SocketError, WireIn, WireOut};
+pub use clock::Clock;
+pub use config::{ActorConfig, DeviceLimits, SyncConfig};
+pub use device::run_session;
 pub use error::ActorError;
 pub use hub::{ConnPermit, Hub};
 pub use link::DeviceLink;

@@ -40,7 +40,10 @@ async fn steady_run_converges_without_errors() {
         .await
         .expect("store");
     let cfg = ActorConfig {
-        rate_limit_events: 1_000_000,
+        sync: baton_actors::SyncConfig {
+            rate_limit_events: 1_000_000,
+            ..ActorConfig::default().sync
+        },
         ..ActorConfig::default()
     };
     let hub = Hub::start(store, cfg, 10_000).await.expect("hub");

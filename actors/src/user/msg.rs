@@ -6,9 +6,9 @@ use baton_crdt::{ContentId, Op, VersionVector};
 use baton_store::StoreError;
 use ractor::RpcReplyPort;
 
-use super::view::{UserStats, UserView};
 use crate::link::DeviceLink;
 use crate::protocol::{Activity, DeviceHello, ErrorFrame};
+use baton_sync::{UserStats, UserView};
 
 /// Messages to a user actor.
 pub enum UserMsg {

@@ -85,7 +85,10 @@ impl Node {
         let fake = FakePubNub::start().await;
         let (store, dir) = temp_sqlite().await.expect("store");
         let cfg = ActorConfig {
-            rate_limit_events: 10_000,
+            sync: baton_actors::SyncConfig {
+                rate_limit_events: 10_000,
+                ..ActorConfig::default().sync
+            },
             ..ActorConfig::default()
         };
         let hub = Hub::start(store, cfg, 1000).await.expect("hub");

@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use crate::protocol::CloseCode;
+use crate::CloseCode;
 
 /// What arrives from a device.
 #[derive(Debug)]

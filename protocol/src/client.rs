@@ -2,7 +2,6 @@
 
 use baton_crdt::{ContentId, Op, PlayState, VersionVector};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 /// One frame from a device. Unknown `type`s and unknown fields are rejected.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,7 +48,7 @@ pub enum ClientFrame {
         /// The content interacted with.
         content: ContentId,
         /// `play`, `complete`, `like`, `dislike` or `skip`.
-        kind: baton_personalization::InteractionKind,
+        kind: crate::InteractionKind,
     },
 }
 
@@ -68,14 +67,15 @@ pub struct DeviceHello {
 }
 
 /// What a device is currently doing, carried by heartbeats and shown in presence.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Activity {
     /// Content being played.
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub content: ContentId,
     /// Playing, paused or ended.
-    #[schema(value_type = String, example = "playing")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "playing"))]
     pub state: PlayState,
     /// Position in milliseconds.
     #[serde(default)]

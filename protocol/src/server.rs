@@ -2,7 +2,6 @@
 
 use baton_crdt::{ContentId, Hlc, LoggedOp, VersionVector};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::client::Activity;
 
@@ -113,7 +112,8 @@ pub enum ResumeMode {
 }
 
 /// The active-player lease as seen by devices.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LeaseView {
     /// Device holding the lease, if any.
     pub holder: Option<String>,
@@ -157,7 +157,8 @@ pub struct Limits {
 }
 
 /// One device in a `presence` frame.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PresenceEntry {
     /// Device id.
     pub device: String,

@@ -2,7 +2,7 @@
 
 use baton_crdt::MAX_WIRE_INTEGER;
 
-use crate::protocol::{ClientFrame, ErrorFrame};
+use crate::{ClientFrame, ErrorFrame};
 
 const KNOWN_TYPES: &[&str] = &[
     "hello",
