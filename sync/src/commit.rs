@@ -24,16 +24,19 @@ impl UserSync {
 
     fn op_committed(&mut self, p: StagedOp) {
         let origin = p.op.device.clone();
-        if let Some(conn) = self.conn_of(&origin) {
-            if conn == p.conn {
-                let ack = ServerFrame::Ack {
-                    seq: p.op.seq,
-                    version: p.op.version,
-                    duplicate: false,
-                };
-                self.send(conn, &ack, Lane::Live);
-            }
-            self.emit(Effect::Resolved { conn });
+        // The ack, and the end of the op's count in flight, belong to the
+        // connection it arrived on (a resend moves it), if that one is still
+        // the device's. (Resolving on a newer connection that never counted
+        // the op let that one exceed its in-flight bound: found by the
+        // simulation.)
+        if self.conn_of(&origin) == Some(p.conn) {
+            let ack = ServerFrame::Ack {
+                seq: p.op.seq,
+                version: p.op.version,
+                duplicate: false,
+            };
+            self.send(p.conn, &ack, Lane::Live);
+            self.emit(Effect::Resolved { conn: p.conn });
         }
         let others: Vec<u64> = self
             .devices

@@ -1,6 +1,6 @@
 //! [`UserSync`]: one user's state and the loop every input goes through.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use baton_crdt::{UserDoc, VersionVector};
@@ -46,7 +46,8 @@ pub struct Recovered {
     pub warm: bool,
 }
 
-/// One user's sync rules as a sans-IO state machine: the commit pipeline
+/// One user's sync rules as a sans-IO state machine (deterministic: devices
+/// are kept in a `BTreeMap`, so a seed replays exactly): the commit pipeline
 /// (acks and every announcement only after the record behind it is durable),
 /// duplicates in flight, the catch-up window and the resume decision, the
 /// device registry, presence and the active-player lease, snapshots and the
@@ -58,7 +59,7 @@ pub struct UserSync {
     pub(crate) user: String,
     pub(crate) doc: UserDoc,
     pub(crate) window: CatchUpWindow,
-    pub(crate) devices: HashMap<String, Live>,
+    pub(crate) devices: BTreeMap<String, Live>,
     pub(crate) commits: Pipeline,
     pub(crate) deferred: Vec<Deferred>,
     pub(crate) snapshot_version: u64,
@@ -95,7 +96,7 @@ impl UserSync {
             user,
             doc: recovered.doc,
             window: recovered.window,
-            devices: HashMap::new(),
+            devices: BTreeMap::new(),
             commits: Pipeline::default(),
             deferred: Vec::new(),
             snapshot_version: recovered.snapshot_version,
@@ -252,7 +253,7 @@ impl UserSync {
 
     /// Close every connected device with `code` and forget them.
     pub(crate) fn close_all(&mut self, code: CloseCode) {
-        for (_, live) in self.devices.drain() {
+        for (_, live) in std::mem::take(&mut self.devices) {
             self.out.push(Effect::Close {
                 conn: live.conn,
                 code,
