@@ -262,11 +262,9 @@ impl World {
                 self.devices[d].outbox.push_back((seq, op));
             }
             45..=54 => self.drop_conn(d, which),
-            55..=59 => {
-                if !self.devices[d].resync_pending {
-                    self.devices[d].resync_pending = true;
-                    self.feed(which, Input::Resync { device: id, conn });
-                }
+            55..=59 if !self.devices[d].resync_pending => {
+                self.devices[d].resync_pending = true;
+                self.feed(which, Input::Resync { device: id, conn });
             }
             60..=66 if !self.devices[d].handoff_pending => {
                 self.devices[d].handoff_pending = true;
@@ -291,30 +289,28 @@ impl World {
                     activity: None,
                 },
             ),
-            72..=76 => {
-                // Misbehaving within the protocol: a stale resend or a gap.
-                if self.devices[d].inflight < self.max_inflight {
-                    // An op it already had acknowledged (resent with other
-                    // content), or one far past its next seq.
-                    let acked = self.devices[d].replica.next_seq(&id) - 1;
-                    let seq = if acked > 0 && self.rng.gen_bool(0.5) {
-                        self.rng.gen_range(1..=acked)
-                    } else {
-                        self.devices[d].next_seq() + 3
-                    };
-                    let op = self.random_op(d);
-                    self.devices[d].inflight += 1;
-                    self.feed(
-                        which,
-                        Input::Op {
-                            device: id,
-                            conn,
-                            seq,
-                            op,
-                            mark: 0,
-                        },
-                    );
-                }
+            // Misbehaving within the protocol: a stale resend or a gap.
+            72..=76 if self.devices[d].inflight < self.max_inflight => {
+                // An op it already had acknowledged (resent with other
+                // content), or one far past its next seq.
+                let acked = self.devices[d].replica.next_seq(&id) - 1;
+                let seq = if acked > 0 && self.rng.gen_bool(0.5) {
+                    self.rng.gen_range(1..=acked)
+                } else {
+                    self.devices[d].next_seq() + 3
+                };
+                let op = self.random_op(d);
+                self.devices[d].inflight += 1;
+                self.feed(
+                    which,
+                    Input::Op {
+                        device: id,
+                        conn,
+                        seq,
+                        op,
+                        mark: 0,
+                    },
+                );
             }
             _ => {}
         }

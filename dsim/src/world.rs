@@ -185,20 +185,20 @@ impl World {
                 }
                 leases.push((w.lease.token, w.lease.holder.clone()));
             }
-            ServerFrame::Ack { seq, version, .. } => {
-                if *version > durable || self.store.durable.vv().get(&id) < *seq {
-                    broken.push(format!("ack of ({id}, {seq}) at {version} is not durable"));
-                }
+            ServerFrame::Ack { seq, version, .. }
+                if *version > durable || self.store.durable.vv().get(&id) < *seq =>
+            {
+                broken.push(format!("ack of ({id}, {seq}) at {version} is not durable"));
             }
-            ServerFrame::Delta(op) => {
-                if op.version > durable || self.store.durable.vv().get(&op.device) < op.seq {
-                    broken.push(format!("delta ({}, {}) is not durable", op.device, op.seq));
-                }
+            ServerFrame::Delta(op)
+                if op.version > durable || self.store.durable.vv().get(&op.device) < op.seq =>
+            {
+                broken.push(format!("delta ({}, {}) is not durable", op.device, op.seq));
             }
-            ServerFrame::Synced { version } | ServerFrame::SnapshotChunk { version, .. } => {
-                if *version > durable {
-                    broken.push(format!("snapshot/synced at {version} > durable {durable}"));
-                }
+            ServerFrame::Synced { version } | ServerFrame::SnapshotChunk { version, .. }
+                if *version > durable =>
+            {
+                broken.push(format!("snapshot/synced at {version} > durable {durable}"));
             }
             ServerFrame::Lease(lease) => leases.push((lease.token, lease.holder.clone())),
             ServerFrame::PlaybackControl { lease, .. } => leases.push((*lease, Some(id.clone()))),

@@ -10,7 +10,7 @@ pub trait Label {
     /// The logistic-loss label and the example weight (see the impl).
     fn label(self) -> (f32, f32);
     /// Whether the kind is a positive signal.
-    fn is_positive(self) -> bool;
+    fn is_positive(&self) -> bool;
 }
 
 impl Label for InteractionKind {
@@ -37,7 +37,7 @@ impl Label for InteractionKind {
     }
 
     /// Whether the kind is a positive signal.
-    fn is_positive(self) -> bool {
+    fn is_positive(&self) -> bool {
         self.label().0 > 0.5
     }
 }
