@@ -191,6 +191,7 @@ export class BatonClient {
     if (this.conn === 'stopped') return;
     this.clearTimers();
     this.attempt = 0;
+    if (this.conn === 'paused') this.conn = 'offline';
     if (!this.socket) this.connect();
   }
   /** Closes for good; resolves once the state is saved. */

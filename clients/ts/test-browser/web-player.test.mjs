@@ -32,8 +32,8 @@ test('web player: TV and phone converge through offline edits, a reload and a ha
   const tv = await tvCtx.newPage();
   const phone = await phoneCtx.newPage();
   for (const p of [tv, phone]) p.on('pageerror', (e) => console.error('page error:', e.message));
-  await tv.goto(`${base}?user=alice&device=tv&kind=tv`);
-  await phone.goto(`${base}?user=alice&device=phone&kind=mobile`);
+  await tv.goto(`${base}?user=alice&device=tv&kind=tv&name=Living%20room%20TV`);
+  await phone.goto(`${base}?user=alice&device=phone&kind=mobile&name=Phone`);
   const status = (p) => p.locator('#status');
   await until(async () => (await status(tv).textContent()) === 'online' && (await status(phone).textContent()) === 'online', 'both online');
   // The service worker holds the shell before the phone goes offline.
@@ -72,8 +72,8 @@ test('web player: TV and phone converge through offline edits, a reload and a ha
   const tvState = await tv.evaluate(() => JSON.stringify(window.baton.confirmed().watchlist));
   const phoneState = await phone.evaluate(() => JSON.stringify(window.baton.confirmed().watchlist));
   assert.equal(tvState, phoneState);
-  const server = JSON.parse(await node.stateText('alice'));
-  assert.equal(JSON.stringify(server.watchlist), tvState);
+  const onServer = JSON.parse(await node.stateText('alice'));
+  assert.equal(JSON.stringify(onServer.watchlist), tvState);
   await tv.screenshot({ path: new URL('tv-converged.png', shots).pathname });
 
   // Handoff: the TV plays movie:3, then "Play on" the phone.

@@ -33,13 +33,13 @@ export function freePort() {
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `f` until it returns a truthy value (or throws after `ms`). */
-export async function until(f, what, ms = 20_000) {
+export async function until(f, what, ms = 20_000, pollMs = 25) {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await f();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
+    await sleep(pollMs);
   }
 }
 

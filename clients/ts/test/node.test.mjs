@@ -50,8 +50,8 @@ test('kill -9 of the node with ops in flight: nothing acknowledged lost, nothing
   await online(phone);
   const acked = new Set();
   phone.on('ack', (a) => acked.add(a.seq));
-  for (let i = 0; i < 60; i++) phone.add(`movie:${i}`);
-  await until(() => acked.size >= 5, 'some acks before the kill');
+  for (let i = 0; i < 300; i++) phone.add(`movie:${i}`);
+  await until(() => acked.size >= 1, 'some acks before the kill', 20_000, 1);
   await node.kill9();
   const ackedBefore = new Set(acked);
   const contentsBefore = phone.confirmed().watchlist.map((w) => w.content);
@@ -59,11 +59,11 @@ test('kill -9 of the node with ops in flight: nothing acknowledged lost, nothing
   await node.start();
   await idle(phone);
   const server = JSON.parse(await node.stateText('bob'));
-  // Every op applied exactly once: 60 seqs, 60 items.
-  assert.equal(server.vv.phone, 60);
-  assert.equal(server.watchlist.length, 60);
+  // Every op applied exactly once: 300 seqs, 300 items.
+  assert.equal(server.vv.phone, 300);
+  assert.equal(server.watchlist.length, 300);
   for (const c of contentsBefore) assert.ok(server.watchlist.some((w) => w.content === c), `acked ${c} kept`);
-  assert.ok(ackedBefore.size >= 5);
+  assert.ok(ackedBefore.size >= 1);
   assert.equal(content(phone.confirmed()), content(replicaPart(JSON.stringify(server))));
   await phone.close();
 });

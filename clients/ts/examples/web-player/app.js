@@ -26,7 +26,7 @@ const { syncUrl } = await config();
 const client = await BatonClient.open({
   url: syncUrl,
   device,
-  hello: { kind, name: `${kind} ${device}`, capabilities: ['playback'] },
+  hello: { kind, name: q.get('name') ?? device, capabilities: ['playback'] },
   token: async () => {
     const r = await fetch(`./dev/token?user=${encodeURIComponent(user)}&device=${encodeURIComponent(device)}`);
     if (!r.ok) throw new Error(`dev token: ${r.status}`);
