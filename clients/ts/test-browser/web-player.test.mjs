@@ -3,17 +3,23 @@
 // contexts. An add on the phone appears on the TV; the phone goes offline
 // (network emulation), edits, is reloaded while offline (its unsent edits come
 // back from IndexedDB), comes back, and both converge; a handoff starts
-// playback on the phone at the TV's position. Screenshots go to
-// examples/web-player/screenshots/.
+// playback on the phone at the TV's position. Screenshots go to a temporary
+// directory, or with UPDATE_SCREENSHOTS=1 to examples/web-player/screenshots/
+// (the ones the READMEs show).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { Node, until } from '../test/harness.mjs';
 import { serve } from '../examples/web-player/dev-server.mjs';
 
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
-const shots = new URL('../examples/web-player/screenshots/', import.meta.url);
+const shots = process.env.UPDATE_SCREENSHOTS
+  ? new URL('../examples/web-player/screenshots/', import.meta.url)
+  : pathToFileURL(`${mkdtempSync(join(tmpdir(), 'baton-player-'))}/`);
 
 test('web player: TV and phone converge through offline edits, a reload and a handoff', async (t) => {
   assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_BIN)`);
