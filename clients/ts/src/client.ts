@@ -8,73 +8,14 @@
  */
 import { Engine, type EngineEvent, type Step } from './engine.js';
 import { BatonError, CLOSE_CODES } from './errors.js';
+import type { ClientEvents, ClientOptions, ConnectionState } from './events.js';
+import { backoffDelay, closeAction, refreshDelay, tokenExpiryMs } from './reconnect.js';
 import type { StateView } from './replica.js';
-import { globalConnect, type Connect, type Socket } from './socket.js';
+import { globalConnect, type Socket } from './socket.js';
 import { MemoryStore, type Store } from './store.js';
-import type {
-  Activity,
-  DeltaFrame,
-  DeviceHello,
-  HandoffResultFrame,
-  Lease,
-  PlaybackControlFrame,
-  PlayState,
-  PresenceEntry,
-  WelcomeFrame,
-} from './wire.js';
+import type { Activity, HandoffResultFrame, Lease, PlayState, PresenceEntry } from './wire.js';
 
-/** Connection states. */
-export type ConnectionState = 'connecting' | 'syncing' | 'online' | 'offline' | 'paused' | 'stopped';
-
-/** Events and their payloads. */
-export interface ClientEvents {
-  /** The (optimistic) state changed. */
-  state: StateView;
-  /** A delta of the log was applied. */
-  delta: DeltaFrame;
-  /** An own op was acknowledged (durable). */
-  ack: { seq: number; version: number; duplicate: boolean };
-  /** The server answered `hello` (`resume`: deltas or snapshot). */
-  welcome: WelcomeFrame;
-  /** Catch-up finished. */
-  synced: { version: number };
-  /** The active-player lease moved. */
-  lease: Lease;
-  /** A handoff made this device the player: start `content` at `position_ms`. */
-  playback_control: PlaybackControlFrame;
-  /** A handoff this device sent was answered. */
-  handoff_result: HandoffResultFrame;
-  /** Devices and their presence. */
-  presence: PresenceEntry[];
-  /** Connection state changed (`error` says why, when it was not asked for). */
-  connection: { state: ConnectionState; error?: BatonError };
-  /** An own op was refused and dropped (its optimistic effect is undone). */
-  rejected: BatonError;
-  /** Anything else the server refused, or a limit the client will wait out. */
-  error: BatonError;
-}
-
-/** Options of `BatonClient.open`. */
-export interface ClientOptions {
-  /** `ws(s)://host:port/v1/sync`. */
-  url: string;
-  /** This device's id (the token's `device` claim). */
-  device: string;
-  /** Sent in `hello`. */
-  hello: DeviceHello;
-  /** Returns a valid token; called before every connection attempt. */
-  token: () => string | Promise<string>;
-  /** Where the replica and outbox live (default: memory). */
-  store?: Store;
-  /** Socket factory (default: the global WebSocket). */
-  connect?: Connect;
-  /** Backoff: `[0, min(maxMs, baseMs * 2^attempt)]` (defaults 500 ms, 30 s). */
-  backoff?: { baseMs?: number; maxMs?: number };
-  /** Random source in [0, 1) (tests seed it). */
-  random?: () => number;
-  /** Follow the browser's online/offline events (default: when available). */
-  watchNetwork?: boolean;
-}
+export type { ClientEvents, ClientOptions, ConnectionState } from './events.js';
 
 type Listener<K extends keyof ClientEvents> = (v: ClientEvents[K]) => void;
 
@@ -88,11 +29,13 @@ export class BatonClient {
   private beat: ReturnType<typeof setInterval> | undefined;
   private activity: Activity | null = null;
   private listeners = new Map<string, Set<(v: never) => void>>();
-  private handoffs = new Map<string, (r: HandoffResultFrame) => void>();
+  private handoffs = new Map<string, { done: (r: HandoffResultFrame) => void; fail: (e: BatonError) => void }>();
   private handoffN = 0;
   private saving: Promise<void> = Promise.resolve();
   private dirty = false;
   private connectNow: () => void = () => undefined;
+  private refreshing = false;
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
     readonly engine: Engine,
@@ -170,14 +113,14 @@ export class BatonClient {
     this.activity = a;
   }
 
-  /** Moves playback to `target`; resolves with the server's outcome. */
+  /** Moves playback to `target`; resolves with the server's outcome (rejects if the connection ends first). */
   handoff(target: string, content: string, positionMs: number): Promise<HandoffResultFrame['outcome']> {
     if (!this.engine.live || !this.socket) {
       return Promise.reject(new BatonError('protocol', 'offline', 'a handoff needs a live connection'));
     }
     const id = `${this.opts.device}.${Date.now().toString(36)}.${++this.handoffN}`;
     this.socket.send(this.engine.handoff(id, target, content, positionMs));
-    return new Promise((resolve) => this.handoffs.set(id, (r) => resolve(r.outcome)));
+    return new Promise((resolve, reject) => this.handoffs.set(id, { done: (r) => resolve(r.outcome), fail: reject }));
   }
 
   /** Disconnects and stays offline until `resume()` (edits keep queueing). */
@@ -214,6 +157,7 @@ export class BatonClient {
       .then(() => this.opts.token())
       .then((token) => {
         if (this.conn !== 'connecting') return;
+        this.planRefresh(token);
         const connect = this.opts.connect ?? globalConnect;
         this.socket = connect(this.opts.url, token, {
           onOpen: () => {
@@ -239,23 +183,32 @@ export class BatonClient {
 
   private closed(code: number, reason: string): void {
     this.socket = undefined;
+    clearTimeout(this.refreshTimer);
     this.engine.disconnected();
     if (this.beat) clearInterval(this.beat);
     this.beat = undefined;
-    for (const [id, done] of this.handoffs) {
-      done({ type: 'handoff_result', request_id: id, outcome: 'target_offline' });
+    for (const [, h] of this.handoffs) {
+      h.fail(new BatonError('closed', 'handoff_unknown', 'the connection ended before the handoff was answered'));
     }
     this.handoffs.clear();
     if (this.conn === 'paused' || this.conn === 'stopped') return;
+    if (this.refreshing) {
+      this.refreshing = false;
+      this.setConn('offline');
+      this.clearTimers();
+      this.connect();
+      return;
+    }
     const error = new BatonError('closed', CLOSE_CODES[code] ?? 'connection_lost', `socket closed: ${code} ${reason}`, {
       closeCode: code,
     });
-    if (code === 4001 || code === 4000) {
+    const action = closeAction(code);
+    if (action === 'stop') {
       this.setConn('stopped', error);
       return;
     }
     this.setConn('offline', error);
-    if (code === 4009) {
+    if (action === 'now') {
       this.timer(0, () => this.connect()); // the user moved: at once, any node
       return;
     }
@@ -264,14 +217,21 @@ export class BatonClient {
 
   /** Exponential backoff with full jitter, at least the last hint. */
   private schedule(): void {
-    const base = this.opts.backoff?.baseMs ?? 500;
-    const max = this.opts.backoff?.maxMs ?? 30_000;
-    const rand = this.opts.random ?? Math.random;
-    const cap = Math.min(max, base * 2 ** Math.min(this.attempt, 30));
-    const wait = Math.max(this.hintMs, rand() * cap);
+    const wait = backoffDelay(this.attempt, this.hintMs, this.opts.backoff ?? {}, this.opts.random ?? Math.random);
     this.attempt++;
     this.hintMs = 0;
     this.timer(wait, () => this.connect());
+  }
+
+  /** Reconnects with a fresh token shortly before this one's `exp`. */
+  private planRefresh(token: string): void {
+    const delay = refreshDelay(tokenExpiryMs(token), Date.now(), this.opts.refreshMarginMs ?? 60_000);
+    if (delay === undefined) return;
+    this.refreshTimer = setTimeout(() => {
+      if (!this.socket) return;
+      this.refreshing = true;
+      this.socket.close(1000, 'token refresh');
+    }, delay);
   }
 
   private run(r: { seq: number; step: Step }): number;
@@ -306,7 +266,7 @@ export class BatonClient {
         if (e.error.retryAfterMs !== undefined) this.hintMs = e.error.retryAfterMs;
         return this.emit('error', e.error);
       case 'handoff_result': {
-        this.handoffs.get(e.result.request_id)?.(e.result);
+        this.handoffs.get(e.result.request_id)?.done(e.result);
         this.handoffs.delete(e.result.request_id);
         return this.emit('handoff_result', e.result);
       }
@@ -365,6 +325,7 @@ export class BatonClient {
   }
 
   private clearTimers(): void {
+    clearTimeout(this.refreshTimer);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }

@@ -4,6 +4,7 @@
  * core it runs (the conformance vectors drive it directly).
  */
 export { BatonClient, type ClientEvents, type ClientOptions, type ConnectionState } from './client.js';
+export { backoffDelay, closeAction, refreshDelay, tokenExpiryMs, type Backoff, type CloseAction } from './reconnect.js';
 export { Engine, type EngineEvent, type Persisted, type Step } from './engine.js';
 export { BatonError, CLOSE_CODES, LIMIT_CODES, RETRYABLE_CODES, type ErrorKind } from './errors.js';
 export { compareHlc, formatHlc, hlcIdFor, HlcClock, msFromNtp, ntpFromMs, parseHlc, type Hlc } from './hlc.js';

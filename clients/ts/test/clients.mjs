@@ -21,6 +21,7 @@ export async function device(node, user, id, opts = {}) {
     connect: opts.connect ?? wsConnect,
     backoff: opts.backoff ?? { baseMs: 50, maxMs: 500 },
     random: opts.random,
+    refreshMarginMs: opts.refreshMarginMs,
   });
   c.counter = counter;
   c.errors = [];

@@ -109,6 +109,20 @@ test('an expired token closes the socket (1008); the provider is asked again and
   await tv.close();
 });
 
+test('a token is refreshed before its exp: a new token and a clean reconnect, no 1008', async (t) => {
+  const node = await new Node({ BATON_AUTH__LEEWAY_SECS: '0' }).start();
+  t.after(() => node.stop());
+  const tv = await device(node, 'dana', 'tv', { token: () => node.token('dana', 'tv', '--ttl', '6s'), refreshMarginMs: 2500 });
+  const closes = [];
+  tv.on('connection', (c) => c.error && closes.push(c.error.closeCode));
+  await online(tv);
+  await until(() => tv.counter.tokens >= 2 && tv.connection() === 'online', 'reconnected with a fresh token', 15_000);
+  tv.add('movie:fresh');
+  await idle(tv);
+  assert.deepEqual(closes, [], 'no close code surfaced (no 1008)');
+  await tv.close();
+});
+
 test('handoff TV -> phone moves the lease; the TV is fenced off with a typed lease_held', async (t) => {
   const node = await new Node().start();
   t.after(() => node.stop());
