@@ -13,7 +13,7 @@ import { backoffDelay, closeAction, refreshDelay, tokenExpiryMs } from './reconn
 import type { StateView } from './replica.js';
 import { globalConnect, type Socket } from './socket.js';
 import { MemoryStore, type Store } from './store.js';
-import type { Activity, HandoffResultFrame, Lease, PlayState, PresenceEntry } from './wire.js';
+import type { Activity, HandoffResultFrame, Lease, Op, PlayState, PresenceEntry } from './wire.js';
 
 export type { ClientEvents, ClientOptions, ConnectionState } from './events.js';
 
@@ -78,7 +78,7 @@ export class BatonClient {
     return this.engine.outbox.ops.map((p) => p.seq);
   }
   /** Devices with presence (from the last `presence` frame). */
-  devices(): PresenceEntry[] {
+  presence(): PresenceEntry[] {
     return this.engine.presence;
   }
   /** The active-player lease. */
@@ -107,6 +107,16 @@ export class BatonClient {
   preferences(edit: (d: Record<string, unknown>) => void): number | undefined {
     const r = this.engine.preferences(edit);
     return r && this.run(r);
+  }
+  /** Queues an op exactly as given; returns its seq. */
+  submit(op: Op): number {
+    return this.run(this.engine.submit(op));
+  }
+  /** Asks for a full snapshot (after local data loss); `false` when not connected. */
+  resync(): boolean {
+    if (!this.engine.live || !this.socket) return false;
+    this.socket.send(JSON.stringify({ type: 'resync' }));
+    return true;
   }
   /** What this device is playing (sent in heartbeats; `null` when idle). */
   setActivity(a: Activity | null): void {

@@ -153,9 +153,10 @@ export class EngineCore {
         }
         return;
       case 'synced':
+        // After a `resync` (already live) the ops in flight stay in flight.
+        if (this.phase !== 'live') this.outbox.resume(this.nextSeq, this.replica.vv.get(this.device) ?? 0);
         this.phase = 'live';
         this.replica.version = Math.max(this.replica.version, f.version);
-        this.outbox.resume(this.nextSeq, this.replica.vv.get(this.device) ?? 0);
         this.changed();
         this.emit({ type: 'synced', version: f.version });
         this.fill();

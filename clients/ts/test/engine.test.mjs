@@ -111,3 +111,22 @@ test('snapshot resume: the replica is replaced, own ops it covers dropped, the r
   assert.deepEqual(e.replica.view().watchlist.map((w) => w.content), ['mine-applied', 'theirs']);
   assert.equal(e.replica.version, 9);
 });
+
+test('resync while live: the snapshot replaces the replica, ops in flight stay in flight', () => {
+  const e = new Engine('tv', () => 1_764_100_000_000);
+  live(e);
+  e.add('a');
+  e.receive(ack(1, 2));
+  e.add('b'); // seq 2, in flight
+  const snap = JSON.stringify({
+    format: 2, version: 2, vv: { tv: 1 },
+    watchlist: { items: [{ content: 'a', dots: [{ dot: ['tv', 1], added_at_ms: 1764100000000 }] }], context: { vv: { tv: 1 } } },
+    playback: [], prefs: '', lease: { holder: null, token: 0 }, devices: {}, retired_dots: [],
+  });
+  e.receive(JSON.stringify({ type: 'snapshot_chunk', version: 2, index: 0, total: 1, data: snap }));
+  const r = e.receive(JSON.stringify({ type: 'synced', version: 2 }));
+  assert.deepEqual(r.send, [], 'op 2 is not resent');
+  assert.deepEqual(e.outbox.ops.map((p) => [p.seq, p.sent]), [[2, true]]);
+  e.receive(ack(2, 3));
+  assert.deepEqual(e.replica.view().watchlist.map((w) => w.content), ['a', 'b']);
+});

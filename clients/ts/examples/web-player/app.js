@@ -120,7 +120,7 @@ function render() {
   );
   const lease = client.lease();
   $('devices').replaceChildren(
-    ...client.devices().map((d) =>
+    ...client.presence().map((d) =>
       el(
         'li',
         { 'data-device': d.device, 'data-online': String(d.online) },
