@@ -24,7 +24,12 @@ fn run(dir: &Path, args: &[&str]) {
         .env("CHROMIUM_BIN", chromium)
         .status()
         .unwrap_or_else(|e| panic!("cannot run npm ({e}): install Node.js 20 and npm"));
-    assert!(status.success(), "npm {} failed in {}", args.join(" "), dir.display());
+    assert!(
+        status.success(),
+        "npm {} failed in {}",
+        args.join(" "),
+        dir.display()
+    );
 }
 
 /// `npm ci` unless `node_modules` was installed from this very lockfile.
