@@ -24,6 +24,7 @@ export interface Persisted {
 export class Engine extends EngineCore {
   /** Restores a persisted engine (`p.device` must be `device`). */
   static restore(p: Persisted, now: () => number = Date.now): Engine {
+    if (p.format !== 1) throw new RangeError(`persisted state format ${String(p.format)} is not 1`);
     const e = new Engine(p.device, now);
     e.replica = Replica.fromSnapshot(p.replica);
     e.outbox.base = p.base;

@@ -64,7 +64,12 @@ export class FileStore implements Store {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
-    return JSON.parse(text) as Persisted;
+    try {
+      return JSON.parse(text) as Persisted;
+    } catch (e) {
+      // Left in place (nothing is overwritten until a good state is saved).
+      throw new Error(`${this.path} is not a saved Baton replica: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   async save(state: Persisted): Promise<void> {
