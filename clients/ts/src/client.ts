@@ -269,7 +269,7 @@ export class BatonClient {
       case 'state':
         return this.emit('state', this.engine.view());
       case 'retry':
-        this.emit('error', e.error);
+        if (e.error) this.emit('error', e.error);
         this.timer(e.afterMs, () => this.run(this.engine.pump()));
         return;
       case 'error':

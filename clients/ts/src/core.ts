@@ -30,7 +30,7 @@ export type EngineEvent =
   | { type: 'delta'; delta: DeltaFrame }
   | { type: 'ack'; seq: number; version: number; duplicate: boolean }
   | { type: 'rejected'; error: BatonError }
-  | { type: 'retry'; afterMs: number; error: BatonError }
+  | { type: 'retry'; afterMs: number; error?: BatonError }
   | { type: 'lease'; lease: Lease }
   | { type: 'playback_control'; control: PlaybackControlFrame }
   | { type: 'handoff_result'; result: HandoffResultFrame }
@@ -115,8 +115,15 @@ export class EngineCore {
 
   /** Sends what the window allows (after a retry delay, call this again). */
   pump(): Step {
-    this.fill();
+    this.fillOrRetry();
     return this.flush();
+  }
+
+  /** Fills the window; inside a retry hint (a timer that fired early, a reconnect), asks for another wake-up. */
+  protected fillOrRetry(): void {
+    this.fill();
+    const left = this.blockedUntil - this.now();
+    if (left > 0 && this.phase === 'live') this.emit({ type: 'retry', afterMs: left + 1 });
   }
 
   /** The optimistic view (own unacknowledged ops applied), laid out like `/state`. */
@@ -159,7 +166,7 @@ export class EngineCore {
         this.replica.version = Math.max(this.replica.version, f.version);
         this.changed();
         this.emit({ type: 'synced', version: f.version });
-        this.fill();
+        this.fillOrRetry();
         return;
       case 'ack':
         return this.onAck(f.seq, f.version, f.duplicate === true);

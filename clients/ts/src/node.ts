@@ -25,7 +25,7 @@ export const wsConnect: Connect = (url, token, h) => {
   });
   ws.on('close', (code, reason) => closeOnce(code, reason.toString()));
   ws.on('error', () => closeOnce(1006, 'socket error'));
-  ws.on('unexpected-response', (_req, res: IncomingMessage) => {
+  ws.on('unexpected-response', (req, res: IncomingMessage) => {
     let body = '';
     res.on('data', (c: Buffer) => (body += c.toString()));
     res.on('end', () => {
@@ -37,6 +37,7 @@ export const wsConnect: Connect = (url, token, h) => {
       }
       const ra = Number(res.headers['retry-after']);
       h.onRefused?.(res.statusCode ?? 0, code, Number.isFinite(ra) ? ra * 1000 : undefined);
+      req.destroy();
       closeOnce(1006, `upgrade refused: ${res.statusCode ?? 0}`);
     });
   });

@@ -68,7 +68,11 @@ test('a retryable refusal keeps the op and waits out the hint; the window never 
   const r = e.receive(err('rate_limited', 1, { retry_after_ms: 500 }));
   assert.equal(r.events.find((x) => x.type === 'retry').afterMs, 500);
   assert.deepEqual(e.receive(err('seq_gap', 2, { expected_seq: 1 })).send, [], 'still inside the hint');
-  now += 500;
+  now += 499; // a timer that fires early: nothing sent, a new retry asked for
+  const early = e.pump();
+  assert.deepEqual(early.send, []);
+  assert.deepEqual(early.events.map((x) => [x.type, x.afterMs]), [['retry', 2]]);
+  now += 1;
   assert.deepEqual(sent(e.pump()).map((f) => f.seq), [1, 2]);
   assert.deepEqual(sent(e.receive(ack(1, 2))).map((f) => f.seq), [3]);
 });

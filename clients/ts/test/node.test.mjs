@@ -186,3 +186,15 @@ test('server limits surface as typed errors; queued ops wait them out and apply 
   assert.ok(e && e.isLimit && !e.retryable, 'field_too_long is a typed, non-retryable limit');
   await long.close();
 });
+
+test('a refused upgrade is a typed http error; the provider is asked again on the next attempt', async (t) => {
+  const node = await new Node().start();
+  t.after(() => node.stop());
+  let calls = 0;
+  const tv = await device(node, 'hank', 'tv', { token: () => (++calls < 3 ? 'not-a-token' : node.token('hank', 'tv')) });
+  await online(tv);
+  const refused = tv.errors.filter((e) => e.kind === 'http');
+  assert.equal(refused.length, 2);
+  assert.ok(refused.every((e) => e.status === 401 && e.code === 'malformed_token' && e.retryable));
+  await tv.close();
+});
