@@ -43,6 +43,8 @@ export interface Step {
   events: EngineEvent[];
 }
 
+const utf8 = new TextEncoder();
+
 type Phase = 'offline' | 'hello' | 'catchup' | 'live';
 
 const randomActor = (): string =>
@@ -57,6 +59,7 @@ export class EngineCore {
   protected phase: Phase = 'offline';
   protected nextSeq = 1;
   protected maxInflight = 64;
+  protected maxMessageBytes = 65_536;
   protected blockedUntil = 0;
   protected chunks: string[] = [];
   protected actor = randomActor();
@@ -201,6 +204,7 @@ export class EngineCore {
     this.phase = 'catchup';
     this.clock.welcome(w.hlc_id, w.server_time);
     this.maxInflight = Math.max(1, w.limits.max_inflight_ops ?? 64);
+    this.maxMessageBytes = w.limits.max_message_bytes ?? 65_536;
     this.nextSeq = w.next_seq;
     if (w.reset) {
       this.replica = new Replica();
@@ -279,12 +283,25 @@ export class EngineCore {
   protected fill(): void {
     if (this.phase !== 'live' || this.outbox.stale.size > 0 || this.now() < this.blockedUntil) return;
     let inflight = this.outbox.inflight();
-    for (const p of this.outbox.ops) {
+    for (let i = 0; i < this.outbox.ops.length; i++) {
+      const p = this.outbox.ops[i] as Pending;
       if (inflight >= this.maxInflight) break;
       if (p.sent) continue;
+      const text = opFrame(p.seq, p.op);
+      const bytes = utf8.encode(text).length;
+      if (bytes > this.maxMessageBytes) {
+        // The server would close the socket (1009) and the resend would loop.
+        this.outbox.refused(p.seq, true);
+        if (p.op.kind === 'preferences') this.rebuildPrefs();
+        this.changed();
+        const msg = `op frame of ${bytes} bytes; at most ${this.maxMessageBytes} (welcome.limits.max_message_bytes)`;
+        this.emit({ type: 'rejected', error: new BatonError('refused', 'too_big', msg, { seq: p.seq, op: p.op }) });
+        i--;
+        continue;
+      }
       p.sent = true;
       inflight++;
-      this.step.send.push(opFrame(p.seq, p.op));
+      this.step.send.push(text);
     }
   }
 

@@ -1,6 +1,6 @@
 // @baton/client against a real node (the workspace's debug `baton` binary on
 // SQLite, started here): offline edits, kill -9 with ops in flight, snapshot
-// resume, token refresh, handoff with the lease, limits as typed errors.
+// resume, token refresh, handoff with the lease (limits: limits.test.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stateJson } from '../dist/index.js';
@@ -157,44 +157,4 @@ test('handoff TV -> phone moves the lease; the TV is fenced off with a typed lea
   assert.equal(server.vv.tv, 2);
   await tv.close();
   await phone.close();
-});
-
-test('server limits surface as typed errors; queued ops wait them out and apply once', async (t) => {
-  const node = await new Node({
-    BATON_LIMITS__RATE_LIMIT_EVENTS: '5',
-    BATON_LIMITS__RATE_LIMIT_WINDOW_SECS: '1',
-    BATON_LIMITS__MAX_INFLIGHT_OPS: '3',
-  }).start();
-  t.after(() => node.stop());
-  const tv = await device(node, 'frank', 'tv');
-  await online(tv);
-  for (let i = 0; i < 12; i++) tv.add(`movie:${i}`);
-  await idle(tv);
-  const limited = tv.errors.filter((e) => e.code === 'rate_limited');
-  assert.ok(limited.length >= 1, 'rate_limited was surfaced');
-  assert.ok(limited.every((e) => e.isLimit && e.retryable && e.retryAfterMs > 0 && e.kind === 'refused'));
-  assert.deepEqual(tv.errors.filter((e) => e.code === 'too_many_inflight' || e.code === 'seq_gap'), []);
-  const server = JSON.parse(await node.stateText('frank'));
-  assert.equal(server.vv.tv, 12);
-  assert.equal(server.watchlist.length, 12);
-  await tv.close();
-
-  // A hello over the name limit: field_too_long, close 4000, the client stops.
-  const long = await device(node, 'frank', 'tablet', { name: 'x'.repeat(65) });
-  await until(() => long.connection() === 'stopped', 'stopped after 4000');
-  const e = long.errors.find((x) => x.code === 'field_too_long');
-  assert.ok(e && e.isLimit && !e.retryable, 'field_too_long is a typed, non-retryable limit');
-  await long.close();
-});
-
-test('a refused upgrade is a typed http error; the provider is asked again on the next attempt', async (t) => {
-  const node = await new Node().start();
-  t.after(() => node.stop());
-  let calls = 0;
-  const tv = await device(node, 'hank', 'tv', { token: () => (++calls < 3 ? 'not-a-token' : node.token('hank', 'tv')) });
-  await online(tv);
-  const refused = tv.errors.filter((e) => e.kind === 'http');
-  assert.equal(refused.length, 2);
-  assert.ok(refused.every((e) => e.status === 401 && e.code === 'malformed_token' && e.retryable));
-  await tv.close();
 });
