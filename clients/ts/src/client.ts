@@ -33,7 +33,7 @@ export class BatonClient {
   private handoffN = 0;
   private saving: Promise<void> = Promise.resolve();
   private dirty = false;
-  private connectNow: () => void = () => undefined;
+  private unwatch: () => void = () => undefined;
   private refreshing = false;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -149,6 +149,7 @@ export class BatonClient {
   }
   /** Closes for good; resolves once the state is saved. */
   async close(): Promise<void> {
+    this.unwatch();
     this.clearTimers();
     this.setConn('stopped');
     this.socket?.close(1000, 'closed');
@@ -310,15 +311,21 @@ export class BatonClient {
   }
 
   private watchNetwork(): void {
-    const g = globalThis as { addEventListener?: (t: string, f: () => void) => void; navigator?: { onLine?: boolean } };
+    type Target = { addEventListener?: (t: string, f: () => void) => void; removeEventListener?: (t: string, f: () => void) => void };
+    const g = globalThis as Target & { navigator?: unknown };
     if (this.opts.watchNetwork === false || typeof g.addEventListener !== 'function' || !g.navigator) return;
-    this.connectNow = () => this.resume();
-    g.addEventListener('online', () => this.connectNow());
-    g.addEventListener('offline', () => {
+    const online = () => this.resume();
+    const offline = () => {
       if (this.conn === 'stopped' || this.conn === 'paused') return;
       this.clearTimers();
       this.socket?.close(1000, 'offline');
-    });
+    };
+    g.addEventListener('online', online);
+    g.addEventListener('offline', offline);
+    this.unwatch = () => {
+      g.removeEventListener?.('online', online);
+      g.removeEventListener?.('offline', offline);
+    };
   }
 
   private setConn(state: ConnectionState, error?: BatonError): void {
