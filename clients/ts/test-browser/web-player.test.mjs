@@ -49,6 +49,8 @@ test('web player: TV and phone converge through offline edits, a reload and a ha
   await phone.fill('#add-content', 'movie:1');
   await phone.click('#add');
   await tv.locator('#watchlist li[data-content="movie:1"]').waitFor();
+  const pendingCount = (p) => p.locator('#pending-count').getAttribute('data-count');
+  await until(async () => (await pendingCount(phone)) === '0', 'the phone has its ack');
   const items = (p) => p.locator('#watchlist li').evaluateAll((lis) => lis.map((li) => li.dataset.content));
 
   // The phone goes offline and edits; the TV edits meanwhile.
@@ -61,18 +63,20 @@ test('web player: TV and phone converge through offline edits, a reload and a ha
   await tv.click('#add');
   await tv.locator('#watchlist li[data-content="movie:3"]').waitFor();
   assert.deepEqual(await items(phone), ['movie:2']);
-  assert.equal(await phone.locator('#pending-count').getAttribute('data-count'), '2');
+  assert.equal(await pendingCount(phone), '2');
 
-  // A reload while offline keeps the unsent edits (IndexedDB).
+  // A reload while offline keeps the unsent edits (IndexedDB; the write of the
+  // last edit is awaited, as a page would on `visibilitychange`).
+  await phone.evaluate(() => window.baton.flushed());
   await phone.reload();
   await phone.locator('#watchlist li[data-content="movie:2"]').waitFor();
   assert.deepEqual(await items(phone), ['movie:2']);
-  assert.equal(await phone.locator('#pending-count').getAttribute('data-count'), '2');
+  assert.equal(await pendingCount(phone), '2');
   await phone.screenshot({ path: new URL('phone-offline-after-reload.png', shots).pathname });
 
   // Back online: both converge.
   await phoneCtx.setOffline(false);
-  await until(async () => (await phone.locator('#pending-count').getAttribute('data-count')) === '0', 'phone sent its edits', 30_000);
+  await until(async () => (await pendingCount(phone)) === '0', 'phone sent its edits', 30_000);
   await until(async () => JSON.stringify(await items(tv)) === '["movie:2","movie:3"]', 'tv converged');
   await until(async () => JSON.stringify(await items(phone)) === '["movie:2","movie:3"]', 'phone converged');
   const tvState = await tv.evaluate(() => JSON.stringify(window.baton.confirmed().watchlist));
