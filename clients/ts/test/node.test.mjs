@@ -7,11 +7,12 @@ import { stateJson } from '../dist/index.js';
 import { Node, replicaPart, until } from './harness.mjs';
 import { content, device, fileStore, idle, online } from './clients.mjs';
 
-test('offline edits reach the node on reconnect; both devices and the server agree byte for byte', async (t) => {
+test('offline edits survive an app restart (file store) and reach the node; both devices and the server agree byte for byte', async (t) => {
   const node = await new Node().start();
   t.after(() => node.stop());
   const tv = await device(node, 'alice', 'tv');
-  const phone = await device(node, 'alice', 'phone', { store: fileStore() });
+  const store = fileStore();
+  let phone = await device(node, 'alice', 'phone', { store });
   await online(tv);
   await online(phone);
   tv.add('movie:1');
@@ -31,7 +32,10 @@ test('offline edits reach the node on reconnect; both devices and the server agr
   tv.add('movie:4'); // concurrent with the phone's offline edits
   await idle(tv);
 
-  phone.resume();
+  // The app restarts while offline: a new client from the same file resumes with the edits.
+  await phone.close();
+  phone = await device(node, 'alice', 'phone', { store });
+  assert.deepEqual(phone.pending(), [1, 2, 3, 4]);
   await idle(phone);
   await until(() => tv.confirmed().watchlist.length === 3 && tv.confirmed().preferences.subtitles === 'fr', 'tv converges');
   const server = JSON.parse(await node.stateText('alice'));
