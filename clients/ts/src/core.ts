@@ -201,7 +201,10 @@ export class EngineCore {
     if (w.device !== this.device) {
       throw new Error(`welcome is for device ${w.device}, this replica is ${this.device}`);
     }
+    // A welcome starts a session: nothing of an earlier connection is in flight.
     this.phase = 'catchup';
+    this.chunks = [];
+    this.outbox.disconnected();
     this.clock.welcome(w.hlc_id, w.server_time);
     this.maxInflight = Math.max(1, w.limits.max_inflight_ops ?? 64);
     this.maxMessageBytes = w.limits.max_message_bytes ?? 65_536;
