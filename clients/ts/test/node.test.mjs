@@ -116,7 +116,7 @@ test('an expired token closes the socket (1008); the provider is asked again and
 test('a token is refreshed before its exp: a new token and a clean reconnect, no 1008', async (t) => {
   const node = await new Node({ BATON_AUTH__LEEWAY_SECS: '0' }).start();
   t.after(() => node.stop());
-  const tv = await device(node, 'dana', 'tv', { token: () => node.token('dana', 'tv', '--ttl', '6s'), refreshMarginMs: 2500 });
+  const tv = await device(node, 'dana', 'tv', { token: () => node.token('dana', 'tv', '--ttl', '10s'), refreshMarginMs: 3000 });
   const closes = [];
   tv.on('connection', (c) => c.error && closes.push(c.error.closeCode));
   await online(tv);
