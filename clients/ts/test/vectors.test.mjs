@@ -4,11 +4,11 @@
 // The vectors come from baton-crdt (clients/conformance); the Rust client replays the same files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { Engine, stateJson, sortedJson } from '../dist/index.js';
 
 const dir = new URL('../../vectors/', import.meta.url);
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
 
 /** The expected object as canonical text: known keys in /state order, then `pending`. */
 function expectedText(x) {
@@ -17,7 +17,7 @@ function expectedText(x) {
 }
 
 test('the vector directory holds vectors', () => {
-  assert.ok(files.length > 0, `no vectors in ${dir.pathname}`);
+  assert.ok(files.length > 0, `no vectors in ${dir.pathname} (cargo run -p baton-conformance --bin baton-vectors writes them)`);
 });
 
 for (const file of files) {
