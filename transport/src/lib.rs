@@ -16,6 +16,7 @@ mod error;
 pub mod forward;
 mod health;
 mod internal;
+pub mod metrics_catalog;
 mod metrics_http;
 mod openapi;
 mod recommend;

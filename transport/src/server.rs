@@ -93,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/live", get(crate::health::live))
         .route("/health/ready", get(crate::health::ready))
         .route("/metrics", get(crate::health::metrics))
+        .layer(axum::middleware::from_fn(crate::metrics_http::count_requests))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req
