@@ -24,6 +24,7 @@ mod rest;
 mod revoke;
 mod server;
 mod socket;
+pub mod user_data;
 mod ws;
 
 pub use conn::HttpLimits;

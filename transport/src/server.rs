@@ -73,6 +73,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/admin/users/{user}/stats", get(crate::rest::stats))
         .route(
+            "/v1/users/{user}",
+            axum::routing::delete(crate::user_data::erase),
+        )
+        .route("/v1/users/{user}/export", get(crate::user_data::export))
+        .route(
             "/v1/users/{user}/recommendations",
             get(crate::recommend::recommendations),
         )

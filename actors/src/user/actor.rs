@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use baton_crdt::{Rules, UserDoc};
 use baton_store::Store;
@@ -261,6 +261,21 @@ impl Actor for UserActor {
                     self.passivate(&myself, state).await;
                     return Ok(());
                 }
+            }
+            UserMsg::Erase(reply) => {
+                for attached in state.devices.values() {
+                    attached.link.close(CloseCode::UserErased);
+                }
+                state.devices.clear();
+                if state.snapshot_saving {
+                    // Ask again once the write in flight landed, so that the
+                    // erasure deletes it rather than racing it.
+                    myself.send_after(Duration::from_millis(5), move || UserMsg::Erase(reply));
+                } else {
+                    let _ = reply.send(());
+                    myself.stop(Some("erased".into()));
+                }
+                return Ok(());
             }
             UserMsg::Shutdown(reply) => {
                 for attached in state.devices.values() {
