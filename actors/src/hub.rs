@@ -11,6 +11,7 @@
 //! read from stale state (its appends are fenced by the store as well).
 
 mod admission;
+mod erase;
 mod moves;
 mod recommend;
 mod supervisor;
@@ -27,6 +28,7 @@ use ractor::{Actor, ActorRef, ActorStatus};
 use tokio::sync::{watch, OnceCell};
 
 pub use admission::ConnPermit;
+pub use erase::ErasureReport;
 pub use recommend::{RecommendationView, RecommendedItem};
 use supervisor::{HubSupervisor, SupMsg};
 
@@ -71,6 +73,8 @@ pub(crate) struct HubInner {
     warm: Mutex<HashMap<String, (Instant, WarmState)>>,
     /// Users this node is handing over right now (waiters watch it).
     moving: watch::Sender<std::collections::HashSet<String>>,
+    /// Users being erased right now: their activation is refused meanwhile.
+    erasing: Mutex<std::collections::HashSet<String>>,
     /// Sees every fanned-out delta and control event (the PubNub bridge); none by default.
     observer: std::sync::RwLock<Option<Arc<dyn crate::observer::FanoutObserver>>>,
 }
@@ -129,6 +133,7 @@ impl Hub {
             placement: std::sync::RwLock::new(Arc::new(SingleNode)),
             warm: Mutex::new(HashMap::new()),
             moving: watch::channel(std::collections::HashSet::new()).0,
+            erasing: Mutex::new(std::collections::HashSet::new()),
             observer: std::sync::RwLock::new(None),
         });
         let _ = inner
@@ -222,6 +227,9 @@ impl Hub {
             // user it handed over unless the placement gives it back.
             metrics::counter!("baton_cluster_not_owner_total").increment(1);
             return Err(ActorError::Refused("moving"));
+        }
+        if self.is_erasing(user) {
+            return Err(ActorError::Refused("erasing"));
         }
         for _ in 0..3 {
             let slot = self.slot(user);

@@ -157,6 +157,20 @@ impl Shared {
         }
     }
 
+    /// Remove everything shared state holds for `user` (erasure): its Redis
+    /// keys (`baton:presence:{user}`, and `baton:rate:{user}` of earlier releases) or its in-process
+    /// presence. Unlike the soft-state calls, a Redis failure is an error here:
+    /// the caller must not report an erasure that left data behind.
+    pub async fn forget_user(&self, user: &str) -> Result<(), SharedError> {
+        if let Ok(mut p) = self.inner.presence.lock() {
+            p.remove(user);
+        }
+        match &self.inner.redis {
+            Some(redis) => redis.forget_user(user).await.map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
     /// A user's presence as last published by whichever node owns the user.
     pub async fn presence(&self, user: &str) -> Result<Option<Vec<PresenceEntry>>, SharedError> {
         match &self.inner.redis {

@@ -30,6 +30,9 @@ pub enum CloseCode {
     /// 4009: the user moved to another node (cluster rebalancing or a stale owner);
     /// reconnect at once (any node) and resume with deltas.
     Moved,
+    /// 4010: the user was erased (right to erasure): wipe the local replica and
+    /// every unacknowledged op, then get a new token before reconnecting.
+    UserErased,
 }
 
 impl CloseCode {
@@ -49,6 +52,7 @@ impl CloseCode {
             Self::SlowConsumer => 4008,
             Self::RateLimited => 4029,
             Self::Moved => 4009,
+            Self::UserErased => 4010,
         }
     }
 
@@ -68,6 +72,7 @@ impl CloseCode {
             Self::SlowConsumer => "slow consumer: outbound queue full",
             Self::RateLimited => "rate limits ignored",
             Self::Moved => "user moved to another node, reconnect now",
+            Self::UserErased => "user erased: wipe your replica",
         }
     }
 
@@ -87,6 +92,7 @@ impl CloseCode {
             Self::SlowConsumer,
             Self::RateLimited,
             Self::Moved,
+            Self::UserErased,
         ]
         .into_iter()
         .find(|c| c.code() == n)

@@ -19,12 +19,15 @@ impl UserSync {
         vv: VersionVector,
         ticket: u64,
     ) {
-        if matches!(self.ending, Some(Ending::Release { .. })) {
+        let leaving = match self.ending {
             // Moving away: the device reconnects and reaches the new owner.
-            self.emit(Effect::Close {
-                conn,
-                code: CloseCode::Moved,
-            });
+            Some(Ending::Release { .. }) => Some(CloseCode::Moved),
+            // Being erased: the device wipes its replica.
+            Some(Ending::Erase { .. }) => Some(CloseCode::UserErased),
+            _ => None,
+        };
+        if let Some(code) = leaving {
+            self.emit(Effect::Close { conn, code });
             self.emit(Effect::Attached {
                 ticket,
                 conn,

@@ -129,6 +129,12 @@ pub enum StopReason {
         /// The state for the next owner (`None` if it does not encode).
         warm: Option<Box<WarmState>>,
     },
+    /// Erased: nothing is in flight any more; answer the ticket (the caller
+    /// deletes the user's data).
+    Erased {
+        /// The erasure's ticket.
+        ticket: u64,
+    },
     /// Another node owns the user; nothing in flight was acknowledged.
     Moved(String),
     /// A commit failed; nothing in flight was acknowledged; the next

@@ -96,6 +96,14 @@ pub enum Input {
         /// Echoed in [`StopReason::Shutdown`](crate::StopReason::Shutdown).
         ticket: u64,
     },
+    /// The user is being erased: close devices with 4010 (wipe your
+    /// replica), let the append and the snapshot save in flight land (so the
+    /// erasure deletes them rather than races them), then stop without
+    /// writing anything more.
+    Erase {
+        /// Echoed in [`StopReason::Erased`](crate::StopReason::Erased).
+        ticket: u64,
+    },
     /// The user moves to another node: close devices with 4009, flush, stop
     /// with the live state for a warm handoff.
     Release {

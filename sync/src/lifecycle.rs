@@ -42,6 +42,11 @@ impl UserSync {
                 let save = self.final_snapshot();
                 self.stop(save, StopReason::Shutdown { ticket });
             }
+            Some(Ending::Erase { ticket }) if self.snapshot_saving => {
+                // Wait for the save in flight (its answer comes back as an input).
+                self.ending = Some(Ending::Erase { ticket });
+            }
+            Some(Ending::Erase { ticket }) => self.stop(None, StopReason::Erased { ticket }),
             None => self.maybe_snapshot(),
         }
     }

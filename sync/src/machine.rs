@@ -32,6 +32,7 @@ pub(crate) enum Deferred {
 pub(crate) enum Ending {
     Shutdown { ticket: u64 },
     Release { ticket: u64 },
+    Erase { ticket: u64 },
 }
 
 /// The state recovered from the store (or handed over) that a user starts from.
@@ -197,6 +198,10 @@ impl UserSync {
             Input::Release { ticket } => {
                 self.close_all(CloseCode::Moved);
                 self.ending = Some(Ending::Release { ticket });
+            }
+            Input::Erase { ticket } => {
+                self.close_all(CloseCode::UserErased);
+                self.ending = Some(Ending::Erase { ticket });
             }
         }
     }

@@ -425,3 +425,53 @@ fn the_catch_up_window_stays_within_its_retention() {
         assert!(h.sync.window_len() <= 4);
     }
 }
+
+#[test]
+fn an_erasure_closes_with_4010_and_stops_only_when_nothing_is_in_flight() {
+    let cfg = SyncConfig {
+        snapshot_every_ops: 1,
+        ..SyncConfig::default()
+    };
+    let mut h = H::new(cfg);
+    h.join("tv", 1);
+    h.op("tv", 1, 1, add("movie:1"));
+    let effects = h.input(Input::Erase { ticket: 9 });
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Close {
+            conn: 1,
+            code: CloseCode::UserErased
+        }
+    )));
+    // A device arriving meanwhile is told to wipe as well.
+    let effects = h.attach("phone", 2, VersionVector::new());
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Close {
+            conn: 2,
+            code: CloseCode::UserErased
+        }
+    )));
+    // The append in flight lands first, and the snapshot save in flight:
+    // only then does it stop, writing nothing more.
+    let stopped = |effects: &[Effect]| {
+        effects.iter().any(|e| {
+            matches!(e, Effect::Stop(s) if s.save.is_none()
+                && matches!(s.reason, StopReason::Erased { ticket: 9 }))
+        })
+    };
+    let effects = h.commit();
+    assert!(
+        !stopped(&effects),
+        "a snapshot save was in flight: {effects:?}"
+    );
+    let effects = h.input(Input::SnapshotSaved {
+        version: 2,
+        ok: true,
+    });
+    assert!(stopped(&effects), "{effects:?}");
+    assert!(!effects
+        .iter()
+        .any(|e| matches!(e, Effect::SaveSnapshot(_) | Effect::Persist(_))));
+    assert!(h.input(Input::Tick).is_empty(), "nothing after the stop");
+}

@@ -16,6 +16,7 @@ mod error;
 pub mod forward;
 mod health;
 mod internal;
+pub mod metrics_catalog;
 mod metrics_http;
 mod openapi;
 mod recommend;
@@ -23,6 +24,7 @@ mod rest;
 mod revoke;
 mod server;
 mod socket;
+pub mod user_data;
 mod ws;
 
 pub use conn::HttpLimits;

@@ -89,6 +89,18 @@ impl RedisShared {
         Ok(())
     }
 
+    /// Delete every key holding `user` (presence, and the rate-limit key earlier
+    /// releases wrote); returns
+    /// how many existed.
+    pub(super) async fn forget_user(&self, user: &str) -> Result<u64, SharedError> {
+        let mut conn = self.conn.clone();
+        let keys = [
+            format!("baton:rate:{user}"),
+            format!("baton:presence:{user}"),
+        ];
+        Ok(conn.del(&keys).await?)
+    }
+
     pub(super) async fn presence(
         &self,
         user: &str,

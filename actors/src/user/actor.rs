@@ -55,6 +55,7 @@ pub(crate) struct Io {
     pub(crate) reads: HashMap<u64, RpcReplyPort<super::UserView>>,
     pub(crate) shutdown: Option<RpcReplyPort<()>>,
     pub(crate) release: Option<RpcReplyPort<Option<WarmState>>>,
+    pub(crate) erase: Option<RpcReplyPort<()>>,
     next_ticket: u64,
 }
 
@@ -111,6 +112,7 @@ impl Actor for UserActor {
                 reads: HashMap::new(),
                 shutdown: None,
                 release: None,
+                erase: None,
                 next_ticket: 0,
             },
             personal,
@@ -241,6 +243,10 @@ impl UserActor {
             UserMsg::Release(reply) => {
                 io.release = Some(reply);
                 Input::Release { ticket: 0 }
+            }
+            UserMsg::Erase(reply) => {
+                io.erase = Some(reply);
+                Input::Erase { ticket: 0 }
             }
             UserMsg::Stats(reply) => {
                 let _ = reply.send(state.sync.stats());

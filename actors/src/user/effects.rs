@@ -101,6 +101,12 @@ impl UserActor {
                         }
                         "moved".to_owned()
                     }
+                    StopReason::Erased { .. } => {
+                        if let Some(reply) = io.erase.take() {
+                            let _ = reply.send(());
+                        }
+                        "erased".to_owned()
+                    }
                     StopReason::Moved(why) => format!("moved: {why}"),
                     StopReason::Failed(why) => format!("commit failed: {why}"),
                 };

@@ -110,4 +110,7 @@ pub enum UserMsg {
     Release(RpcReplyPort<Option<crate::placement::WarmState>>),
     /// A store write found a newer owner: close devices with 4009 and stop.
     Fenced,
+    /// The user is being erased: close devices with 4010, wait for a snapshot
+    /// write in flight, answer, and stop without writing anything.
+    Erase(RpcReplyPort<()>),
 }

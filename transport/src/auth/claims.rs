@@ -134,6 +134,7 @@ impl Claims {
             scopes: self.scope.as_deref().map(Scopes::parse).unwrap_or_default(),
             jti,
             expires_at: exp,
+            issued_at: self.iat,
         })
     }
 }

@@ -16,6 +16,10 @@ pub enum AuthError {
     /// The token was revoked (by its `jti`).
     #[error("token revoked")]
     Revoked,
+    /// The token's user was erased after the token was issued (or the token has
+    /// no `iat`): wipe the local replica and get a new token.
+    #[error("the user was erased after this token was issued: wipe local data and sign in again")]
+    UserErased,
     /// The token is not a well-formed JWT (segments, base64, JSON, claim types).
     #[error("malformed token: {0}")]
     MalformedToken(String),
@@ -98,6 +102,7 @@ impl AuthError {
         match self {
             Self::MissingToken => "missing_token",
             Self::Revoked => "revoked",
+            Self::UserErased => "user_erased",
             Self::MalformedToken(_) => "malformed_token",
             Self::BadSignature => "bad_signature",
             Self::Expired => "expired",

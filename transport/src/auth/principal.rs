@@ -15,6 +15,9 @@ pub struct Principal {
     pub jti: Option<String>,
     /// `exp`, seconds since the Unix epoch.
     pub expires_at: u64,
+    /// `iat`, seconds since the Unix epoch, if the issuer set it (a user's
+    /// erasure refuses tokens issued before it, and tokens without `iat`).
+    pub issued_at: Option<u64>,
 }
 
 impl Principal {

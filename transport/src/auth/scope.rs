@@ -22,11 +22,13 @@ pub enum Scope {
     ServiceRead,
     /// `admin:revoke`: an operator may revoke tokens.
     AdminRevoke,
+    /// `admin:erase`: an operator may erase a user's data (and export it).
+    AdminErase,
 }
 
 impl Scope {
     /// Every scope, in wire order.
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Scope::ReadWatchlist,
         Scope::WriteWatchlist,
         Scope::ReadPreferences,
@@ -34,6 +36,7 @@ impl Scope {
         Scope::PlaybackControl,
         Scope::ServiceRead,
         Scope::AdminRevoke,
+        Scope::AdminErase,
     ];
 
     /// The five scopes a device token carries by default.
@@ -55,6 +58,7 @@ impl Scope {
             Scope::PlaybackControl => "playback:control",
             Scope::ServiceRead => "service:read",
             Scope::AdminRevoke => "admin:revoke",
+            Scope::AdminErase => "admin:erase",
         }
     }
 

@@ -38,6 +38,7 @@ fn service_read_may_read_any_user() {
         scopes: Scopes::from(&[Scope::ServiceRead][..]),
         jti: None,
         expires_at: 0,
+        issued_at: None,
     };
     assert!(service.can_read_user("alice"));
     let device = Principal {
