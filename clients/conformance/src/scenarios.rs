@@ -42,6 +42,8 @@ pub fn all() -> Vec<fn() -> Out> {
         older_timestamp_loses,
         preferences_two_devices,
         window_of_64,
+        refusal_behind_an_uncommitted_op,
+        rate_limited_behind_an_uncommitted_op,
     ]
 }
 
@@ -433,4 +435,38 @@ fn window_of_64() -> Out {
     s.deliver_all()?;
     s.local(add("c:70", 70)?)?;
     s.finish("70 offline edits: at most 64 in flight (welcome.limits.max_inflight_ops); each ack lets the next one out; one edit left pending.")
+}
+
+fn refusal_behind_an_uncommitted_op() -> Out {
+    let mut s = Sim::new("refusal_behind_an_uncommitted_op", "alice", "tv-living");
+    s.connect("phone-1")?;
+    s.online()?;
+    s.remote("phone-1", play("phone-1", "movie:5", 1_000, 0)?)?;
+    s.local(add("movie:1", 0)?)?;
+    s.local(play("tv-living", "movie:5", 2_000, 1)?)?;
+    s.local(add("movie:2", 1)?)?;
+    s.deliver_held()?;
+    s.deliver()?;
+    s.deliver()?;
+    s.release_held()?;
+    s.deliver_all()?;
+    s.finish("Op 1 is applied but its ack waits for the commit while op 2 is refused (lease_held) and op 3 gets seq_gap: op 1 keeps its seq, op 3 becomes 2; then ack 1 arrives.")
+}
+
+fn rate_limited_behind_an_uncommitted_op() -> Out {
+    let mut s = Sim::new(
+        "rate_limited_behind_an_uncommitted_op",
+        "alice",
+        "tv-living",
+    );
+    s.online()?;
+    s.local(add("movie:1", 0)?)?;
+    s.local(add("movie:2", 1)?)?;
+    s.local(add("movie:3", 2)?)?;
+    s.deliver_held()?;
+    s.refuse("rate_limited", 80)?;
+    s.deliver()?;
+    s.release_held()?;
+    s.deliver_all()?;
+    s.finish("Op 1 is applied (ack pending on the commit), op 2 is rate_limited and op 3 gets seq_gap: only ops 2 and 3 are resent, op 1 is never sent twice.")
 }

@@ -40,6 +40,8 @@ pub struct Sim {
     dropped: u64,
     hello_vv: baton_crdt::VersionVector,
     last_delta: Option<ServerFrame>,
+    /// Answers of applied ops whose commit has not landed yet.
+    held: Vec<ServerFrame>,
 }
 
 fn kind_of(device: &str) -> &'static str {
@@ -84,6 +86,7 @@ impl Sim {
             dropped: 0,
             hello_vv: Default::default(),
             last_delta: None,
+            held: Vec::new(),
         }
     }
 
@@ -384,6 +387,43 @@ impl Sim {
         self.deliver()?;
         self.wire.push_front(front);
         self.deliver()
+    }
+
+    /// The server applies the next op frame; its ack waits for the commit
+    /// (a real node answers refusals at once, acks only once durable), until
+    /// [`Sim::release_held`].
+    pub fn deliver_held(&mut self) -> Result<(), GenError> {
+        let before = lease_of(&self.doc);
+        let n = self.steps.len();
+        self.deliver_inner(false)?;
+        if self.steps.len() != n {
+            return Err(self.fail("a held delivery answered"));
+        }
+        let Some(ScriptEvent::Op {
+            seq, error: None, ..
+        }) = self.script.last().map(|s| &s.event)
+        else {
+            return Err(self.fail("a held delivery must be applied"));
+        };
+        let seq = *seq;
+        self.held.push(ServerFrame::Ack {
+            seq,
+            version: self.doc.version(),
+            duplicate: false,
+        });
+        let after = lease_of(&self.doc);
+        if after != before {
+            self.held.push(ServerFrame::Lease(after));
+        }
+        Ok(())
+    }
+
+    /// The held answers arrive (the commit landed).
+    pub fn release_held(&mut self) -> Result<(), GenError> {
+        for frame in std::mem::take(&mut self.held) {
+            self.recv(frame)?;
+        }
+        Ok(())
     }
 
     fn deliver_inner(&mut self, answer: bool) -> Result<(), GenError> {

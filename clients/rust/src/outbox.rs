@@ -214,10 +214,11 @@ impl Outbox {
         }
     }
 
-    /// Renumbers the pending ops contiguously from `base`; this device's
-    /// dots in `observed` lists follow (dots of dropped ops are removed).
+    /// Renumbers the pending ops from `base` on contiguously (ops below
+    /// `base` are on the wire and keep their seqs); this device's dots in
+    /// `observed` lists follow (dots of dropped ops are removed).
     fn renumber(&mut self, me: &str, base: u64) {
-        let old = std::mem::take(&mut self.ops);
+        let old = self.ops.split_off(&base);
         let map: BTreeMap<u64, u64> = old
             .keys()
             .enumerate()
