@@ -106,6 +106,12 @@ impl Core {
         self.outbox.seqs()
     }
 
+    /// Whether the in-flight window (`welcome.limits.max_inflight_ops`)
+    /// has room for another op without queueing it.
+    pub fn has_room(&self) -> bool {
+        self.outbox.ops().len() < self.outbox.max_inflight()
+    }
+
     /// The pending ops by seq.
     pub fn pending_ops(&self) -> &std::collections::BTreeMap<u64, Op> {
         self.outbox.ops()

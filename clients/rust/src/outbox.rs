@@ -130,6 +130,11 @@ impl Outbox {
         out
     }
 
+    /// The in-flight window in use.
+    pub fn max_inflight(&self) -> usize {
+        self.max_inflight
+    }
+
     /// Ops on the wire and not acknowledged.
     pub fn inflight(&self) -> usize {
         self.ops.range(..=self.sent_upto).count()
