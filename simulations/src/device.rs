@@ -1,14 +1,16 @@
 //! A virtual device: one task per device that connects over a real
-//! WebSocket with its own JWT, speaks protocol v1, keeps a replica
-//! (`baton_crdt::UserDoc`) and reconnects with exponential backoff and full
-//! jitter. Against a cluster it starts on target `n % targets` (so a user's
+//! WebSocket with its own JWT, speaks protocol v1 through the
+//! `baton-client` state machine ([`baton_client::Core`]: the replica, the
+//! outbox of unacknowledged ops and its renumbering rules, catch-up) and
+//! reconnects with exponential backoff and full jitter. Against a cluster it starts on target `n % targets` (so a user's
 //! devices land on different nodes) and moves on to the next target after a
 //! failed connect or a lost socket. The workload drives it with [`Cmd`]s; it never blocks the
 //! workload (commands queue in a bounded channel and ops wait in an outbox
 //! while the device is offline or at its in-flight limit).
 //!
-//! - [`ops`]: the outbox, the unacknowledged window, seq renumbering;
-//! - [`session`]: one connected session (hello, catch-up, frames, commands).
+//! - [`ops`]: the workload's queue of intents and the ops built from them;
+//! - [`session`]: one connected session (hello, frames through the core,
+//!   commands, heartbeats).
 
 mod ops;
 mod session;
@@ -17,6 +19,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use baton_client::{Core, DeviceHello};
 use baton_crdt::{UserDoc, VersionVector};
 use rand::Rng;
 use tokio::sync::{mpsc, oneshot};
@@ -83,12 +86,10 @@ pub struct Device {
     at: usize,
     /// When the current session reached `synced`.
     synced_at: Option<Instant>,
-    doc: UserDoc,
-    q: ops::Window,
-    lease: baton_actors::protocol::LeaseView,
+    core: Core,
+    q: ops::Queue,
     handing_off: bool,
     started: bool,
-    hlc_last: u64,
     handoff_n: u64,
     settle: Vec<oneshot::Sender<()>>,
     report: Option<(VersionVector, oneshot::Sender<UserDoc>)>,
@@ -114,6 +115,13 @@ impl Device {
     /// first target).
     pub fn new(env: DeviceEnv, user: Arc<UserShared>, idx: usize, n: usize, token: String) -> Self {
         let at = n % env.targets.len().max(1);
+        let slot = &user.devices[idx];
+        let hello = DeviceHello {
+            kind: slot.kind.to_owned(),
+            name: slot.id.clone(),
+            capabilities: vec!["playback".into()],
+        };
+        let core = Core::new(&slot.id, hello);
         Device {
             env,
             user,
@@ -122,15 +130,10 @@ impl Device {
             token,
             at,
             synced_at: None,
-            doc: UserDoc::new(),
-            q: ops::Window::default(),
-            lease: baton_actors::protocol::LeaseView {
-                holder: None,
-                token: 0,
-            },
+            core,
+            q: ops::Queue::default(),
             handing_off: false,
             started: false,
-            hlc_last: 0,
             handoff_n: 0,
             settle: Vec::new(),
             report: None,

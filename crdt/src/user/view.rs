@@ -33,6 +33,12 @@ impl UserDoc {
         self.prefs.to_json()
     }
 
+    /// The preferences document itself (a device builds its own edits on
+    /// top of a copy of it).
+    pub fn preferences(&self) -> &crate::Preferences {
+        &self.prefs
+    }
+
     /// Sizes.
     pub fn stats(&self) -> DocStats {
         DocStats {

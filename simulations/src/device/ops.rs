@@ -1,14 +1,14 @@
-//! The device's op window: ops waiting to be sent (the outbox), ops sent and
-//! not yet acknowledged (at most `max_inflight_ops`), and the rules of
-//! PROTOCOL.md §3 for seq numbers: contiguous, a refused op does not consume
-//! its seq, and after a reconnect the unacknowledged ops are renumbered from
-//! `welcome.next_seq` and resent in order.
+//! The workload's intents: queued while the device is offline or its
+//! in-flight window is full, and turned into ops only when they can go out
+//! (so a remove lists the dots the replica holds then). Seq numbering, the
+//! unacknowledged window and renumbering after refusals are the client
+//! core's ([`baton_client::Core`]).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::time::Instant;
 
-use baton_actors::protocol::ClientFrame;
-use baton_crdt::{ContentId, Dot, Hlc, LoggedOp, Op, PlayState};
+use baton_client::{ClientFrame, PlayState};
+use baton_crdt::Op;
 use rand::Rng;
 
 use super::Device;
@@ -26,53 +26,25 @@ pub enum OpKind {
     Play,
 }
 
-#[derive(Debug)]
-pub(super) struct Pending {
-    pub op: Op,
-    pub intended: Option<Instant>,
+/// Intents not yet turned into ops.
+#[derive(Debug, Default)]
+pub(super) struct Queue {
+    pub intents: VecDeque<(OpKind, Option<Instant>)>,
 }
 
-/// Outbox + unacknowledged window.
-#[derive(Debug)]
-pub(super) struct Window {
-    pub outbox: VecDeque<(OpKind, Option<Instant>)>,
-    pub unacked: BTreeMap<u64, Pending>,
-    pub next_seq: u64,
-    pub max_inflight: usize,
-}
-
-impl Default for Window {
-    fn default() -> Self {
-        Window {
-            outbox: VecDeque::new(),
-            unacked: BTreeMap::new(),
-            next_seq: 1,
-            max_inflight: 64,
-        }
-    }
-}
-
-impl Window {
-    /// Queue an op (`intended = None`: not timed, e.g. made offline).
+impl Queue {
+    /// Queue an intent (`intended = None`: not timed, e.g. made offline).
     pub fn queue(&mut self, kind: OpKind, intended: Option<Instant>) {
-        self.outbox.push_back((kind, intended));
+        self.intents.push_back((kind, intended));
     }
-
-    /// Nothing queued and nothing unacknowledged.
-    pub fn is_idle(&self) -> bool {
-        self.outbox.is_empty() && self.unacked.is_empty()
-    }
-}
-
-fn op_frame(seq: u64, op: &Op) -> String {
-    serde_json::to_string(&ClientFrame::Op {
-        seq,
-        op: op.clone(),
-    })
-    .unwrap_or_default()
 }
 
 impl Device {
+    /// Nothing queued and nothing unacknowledged.
+    pub(super) fn is_idle(&self) -> bool {
+        self.q.intents.is_empty() && self.core.pending().is_empty()
+    }
+
     /// Build the op for `kind` from the replica; `None` when this device may
     /// not send it now (playback while another device holds the lease).
     fn build(&mut self, kind: OpKind) -> Option<Op> {
@@ -80,140 +52,71 @@ impl Device {
         let mut rng = rand::thread_rng();
         match kind {
             OpKind::Remove => {
-                let items = self.doc.watchlist();
+                let items = self.core.state().watchlist;
                 if !items.is_empty() {
                     let item = &items[rng.gen_range(0..items.len())];
-                    let observed: Vec<Dot> = self
-                        .doc
-                        .watchlist_set()
-                        .dots_of(item.content.as_str())
-                        .map(|(d, _)| d.clone())
-                        .collect();
-                    return Some(Op::WatchlistRemove {
-                        content: item.content.clone(),
-                        observed,
-                    });
+                    if let Ok(Some(op)) = self.core.remove_op(&item.content) {
+                        return Some(op);
+                    }
                 }
                 self.build(OpKind::Add)
             }
             OpKind::Add => {
-                let content =
-                    ContentId::parse(&format!("c:{}", rng.gen_range(0..self.env.catalog))).ok()?;
-                Some(Op::WatchlistAdd {
-                    content,
-                    added_at_ms: crate::clock::unix_ms(),
-                    observed: Vec::new(),
-                })
+                let content = format!("c:{}", rng.gen_range(0..self.env.catalog));
+                self.core.add_op(&content, crate::clock::unix_ms()).ok()
             }
             OpKind::Play => {
-                let holder = self.lease.holder.as_deref();
-                if self.handing_off || holder.is_some_and(|h| h != me) {
+                let holder = self.core.lease().holder.clone();
+                if self.handing_off || holder.as_deref().is_some_and(|h| h != me) {
                     Recorder::inc(&self.env.rec.counters.playback_skipped);
                     return None;
                 }
-                let ntp = crate::clock::ntp64_now().max(self.hlc_last + 1);
-                self.hlc_last = ntp;
-                let ts = Hlc::for_device(&me, baton_crdt::uhlc::NTP64(ntp));
                 let position_ms = 60_000 + rng.gen_range(0..3_600_000);
-                Some(Op::Playback {
-                    content: ContentId::parse(&format!("c:{}", self.idx)).ok()?,
-                    position_ms,
-                    duration_ms: 7_200_000,
-                    state: PlayState::Playing,
-                    ts,
-                    lease: (holder == Some(me.as_str()) && self.lease.token > 0)
-                        .then_some(self.lease.token),
-                    take_lease: false,
-                })
+                self.core
+                    .playback_op(
+                        &format!("c:{}", self.idx),
+                        position_ms,
+                        7_200_000,
+                        PlayState::Playing,
+                        false,
+                        crate::clock::ntp64_now(),
+                    )
+                    .ok()
             }
         }
     }
 
-    /// Send queued ops while the in-flight window has room. Returns frames to write.
-    pub(super) fn pump(&mut self) -> Vec<String> {
+    /// Turn queued intents into ops while the in-flight window has room.
+    /// Returns the frames to write.
+    pub(super) fn pump(&mut self) -> Vec<ClientFrame> {
         let mut out = Vec::new();
-        while self.q.unacked.len() < self.q.max_inflight {
-            let Some((kind, intended)) = self.q.outbox.pop_front() else {
+        while self.core.has_room() {
+            let Some((kind, intended)) = self.q.intents.pop_front() else {
                 break;
             };
             let Some(op) = self.build(kind) else {
                 continue;
             };
-            let seq = self.q.next_seq;
-            self.q.next_seq += 1;
+            let (seq, step) = self.core.submit(op);
             if let Some(t) = intended {
                 self.user.sent(self.idx, seq, t);
             }
-            out.push(op_frame(seq, &op));
-            self.q.unacked.insert(seq, Pending { op, intended });
+            out.extend(step.send);
         }
         out
     }
 
-    /// After `synced`: drop what the catch-up showed applied, renumber the
-    /// rest from `next_seq` and return them for resending, in order.
-    pub(super) fn resume(&mut self, next_seq: u64) -> Vec<String> {
-        let old = std::mem::take(&mut self.q.unacked);
-        self.q.next_seq = next_seq;
-        let mut out = Vec::new();
-        for (seq, p) in old {
-            let t = self.user.forget(self.idx, seq);
-            if seq < next_seq {
-                continue; // applied before the connection was lost
-            }
-            let new_seq = self.q.next_seq;
-            self.q.next_seq += 1;
-            if let (Some(t), Some(_)) = (t, p.intended) {
-                self.user.sent(self.idx, new_seq, t);
-            }
-            out.push(op_frame(new_seq, &p.op));
-            self.q.unacked.insert(new_seq, p);
-        }
-        out
-    }
-
-    /// An `ack`: apply the op to the replica at the server's version.
-    pub(super) fn acked(&mut self, seq: u64, version: u64) {
+    /// An `ack` (the core has applied the op): record its latency.
+    pub(super) fn acked(&mut self, seq: u64) {
         Recorder::inc(&self.env.rec.counters.acks);
         if let (Some(kill), Some(synced)) = (self.env.rec.kill_at.get(), self.synced_at) {
             self.user.note_ack_after_kill(*kill, synced, Instant::now());
         }
-        let Some(p) = self.q.unacked.remove(&seq) else {
-            return;
-        };
-        if let Some(t) = p.intended {
+        if let Some(t) = self.user.forget(self.idx, seq) {
             self.env.rec.record(Lat::Ack, t.elapsed());
-        }
-        let entry = LoggedOp {
-            device: self.id().to_owned(),
-            seq,
-            version,
-            at_ms: 0,
-            op: p.op,
-        };
-        if self.doc.replay(&entry).is_err() {
-            self.env.rec.error("replica_apply_own");
         }
         self.user.devices[self.idx]
             .max_acked
             .fetch_max(seq, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// An error frame naming `seq`: the op is refused and its seq is free.
-    /// Retryable refusals go back to the front of the outbox.
-    pub(super) fn refused(&mut self, seq: u64, retryable: bool) -> bool {
-        let Some(p) = self.q.unacked.remove(&seq) else {
-            return false;
-        };
-        let t = self.user.forget(self.idx, seq);
-        if retryable {
-            let kind = match p.op {
-                Op::WatchlistAdd { .. } => OpKind::Add,
-                Op::WatchlistRemove { .. } => OpKind::Remove,
-                _ => OpKind::Play,
-            };
-            self.q.outbox.push_front((kind, t));
-        }
-        true
     }
 }

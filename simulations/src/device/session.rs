@@ -1,14 +1,14 @@
-//! One connected session of a virtual device: `hello`, catch-up (deltas or
-//! snapshot) until `synced`, then frames from the server, commands from the
-//! workload and heartbeats, until the socket is lost or a command ends it.
+//! One connected session of a virtual device: `hello`, then every server
+//! frame through the client core ([`baton_client::Core`]: catch-up, acks,
+//! refusals and renumbering), commands from the workload and heartbeats,
+//! until the socket is lost or a command ends it.
 
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use baton_actors::protocol::{
-    Activity, ClientFrame, DeviceHello, HandoffOutcome, LeaseView, ServerFrame,
-};
-use baton_crdt::{ContentId, PlayState, UserDoc};
+use baton_actors::protocol::{Activity, ClientFrame, HandoffOutcome};
+use baton_client::{Action, Event, PlayState};
+use baton_crdt::ContentId;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
@@ -17,20 +17,11 @@ use super::{Cmd, Device, End};
 use crate::metrics::{Lat, Recorder};
 use crate::net::Ws;
 
-/// Error codes after which the refused op is retried (after the hint).
-const RETRYABLE: &[&str] = &["rate_limited", "too_many_inflight", "unavailable"];
-
-#[derive(Default)]
-struct Catchup {
-    synced: bool,
-    next_seq: u64,
-    snapshot: String,
-}
-
 enum Ev {
     Frame(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
     Cmd(Option<Cmd>),
     Beat,
+    Resume,
 }
 
 impl Device {
@@ -44,6 +35,7 @@ impl Device {
         _first: bool,
     ) -> End {
         let end = self.session_inner(&mut ws, rx, intended).await;
+        self.core.disconnected();
         if self.started {
             self.env.rec.counters.online.fetch_sub(1, Ordering::Relaxed);
         }
@@ -58,46 +50,34 @@ impl Device {
         end
     }
 
+    fn live(&self) -> bool {
+        self.core.phase() == baton_client::Phase::Live
+    }
+
     async fn session_inner(
         &mut self,
         ws: &mut Ws,
         rx: &mut mpsc::Receiver<Cmd>,
         intended: Instant,
     ) -> End {
-        let slot = &self.user.devices[self.idx];
-        let hello = ClientFrame::Hello {
-            protocol: 1,
-            device: DeviceHello {
-                kind: slot.kind.to_owned(),
-                name: slot.id.clone(),
-                capabilities: vec!["playback".into()],
-            },
-            vv: self.doc.vv().clone(),
-        };
-        if send(ws, serde_json::to_string(&hello).unwrap_or_default())
-            .await
-            .is_err()
-        {
+        let hello = self.core.connected();
+        if send(ws, &[hello]).await.is_err() {
             return End::Lost(None);
         }
-        let mut cu = Catchup::default();
         let period = self.env.heartbeat;
         let mut beat = tokio::time::interval_at((Instant::now() + period).into(), period);
+        let mut resume_at: Option<Instant> = None;
         loop {
+            let resume = tokio::time::sleep_until(resume_at.unwrap_or_else(Instant::now).into());
             let ev = tokio::select! {
                 msg = ws.next() => Ev::Frame(msg),
                 cmd = rx.recv() => Ev::Cmd(cmd),
                 _ = beat.tick() => Ev::Beat,
+                () = resume, if resume_at.is_some() => Ev::Resume,
             };
             let result = match ev {
                 Ev::Frame(Some(Ok(Message::Text(t)))) => {
-                    match serde_json::from_str::<ServerFrame>(&t) {
-                        Ok(f) => self.on_frame(f, &mut cu, intended),
-                        Err(_) => {
-                            self.env.rec.error("unparsed_server_frame");
-                            Ok(Vec::new())
-                        }
-                    }
+                    self.on_text(t.as_str(), intended, &mut resume_at)
                 }
                 Ev::Frame(Some(Ok(Message::Close(c)))) => {
                     let code = c.map(|f| u16::from(f.code));
@@ -109,142 +89,121 @@ impl Device {
                 }
                 Ev::Frame(Some(Ok(_))) => Ok(Vec::new()),
                 Ev::Frame(Some(Err(_)) | None) => Err(End::Lost(None)),
-                Ev::Cmd(cmd) => self.on_cmd(cmd, cu.synced),
-                Ev::Beat => Ok(self.heartbeat(cu.synced)),
+                Ev::Cmd(cmd) => self.on_cmd(cmd),
+                Ev::Beat => Ok(self.heartbeat()),
+                Ev::Resume => {
+                    resume_at = None;
+                    let mut out = self.core.resume_sending().send;
+                    out.extend(self.pump());
+                    Ok(out)
+                }
             };
             match result {
                 Ok(frames) => {
-                    for f in frames {
-                        if send(ws, f).await.is_err() {
-                            return End::Lost(None);
-                        }
+                    if send(ws, &frames).await.is_err() {
+                        return End::Lost(None);
                     }
                 }
                 Err(end) => return end,
             }
-            if cu.synced {
+            if self.live() {
                 self.check_waiters();
             }
         }
     }
 
-    fn on_frame(
+    fn on_text(
         &mut self,
-        frame: ServerFrame,
-        cu: &mut Catchup,
+        text: &str,
         intended: Instant,
-    ) -> Result<Vec<String>, End> {
-        match frame {
-            ServerFrame::Welcome(w) => {
-                self.q.max_inflight = w.limits.max_inflight_ops.max(1);
-                if w.reset {
-                    self.doc = UserDoc::new();
-                }
-                self.lease = w.lease;
-                cu.next_seq = w.next_seq;
+        resume_at: &mut Option<Instant>,
+    ) -> Result<Vec<ClientFrame>, End> {
+        let was_live = self.live();
+        let out = match self.core.handle_text(text, crate::clock::ntp64_now()) {
+            Ok(out) => out,
+            Err(_) => {
+                self.env.rec.error("unparsed_server_frame");
+                return Ok(Vec::new());
             }
-            ServerFrame::Delta(op) => {
-                if cu.synced {
-                    Recorder::inc(&self.env.rec.counters.deltas);
-                    if op.device != self.id() {
-                        if let Some(t) = self
-                            .user
-                            .index_of(&op.device)
-                            .and_then(|d| self.user.intended(d, op.seq))
-                        {
-                            self.env.rec.record(Lat::Propagation, t.elapsed());
-                        }
-                    }
-                }
-                if self.doc.replay(&op).is_err() {
-                    self.env.rec.error("replica_apply");
-                }
-            }
-            ServerFrame::SnapshotChunk {
-                index, total, data, ..
-            } => {
-                cu.snapshot.push_str(&data);
-                if index + 1 >= total {
-                    match UserDoc::from_snapshot_bytes(cu.snapshot.as_bytes()) {
-                        Ok(doc) => self.doc = doc,
-                        Err(_) => self.env.rec.error("snapshot_parse"),
-                    }
-                    cu.snapshot.clear();
-                }
-            }
-            ServerFrame::Synced { .. } => {
-                cu.synced = true;
+        };
+        for e in out.events {
+            self.on_event(e, was_live, intended);
+        }
+        match out.action {
+            Some(Action::Reconnect) => return Err(End::Resync(Duration::ZERO)),
+            Some(Action::RetryAfter(d)) => *resume_at = Some(Instant::now() + d),
+            None => {}
+        }
+        let mut frames = out.send;
+        if self.live() {
+            frames.extend(self.pump());
+        }
+        Ok(frames)
+    }
+
+    fn on_event(&mut self, e: Event, was_live: bool, intended: Instant) {
+        match e {
+            Event::Synced { .. } => {
                 self.started = true;
                 self.synced_at = Some(Instant::now());
                 self.env.rec.counters.online.fetch_add(1, Ordering::Relaxed);
                 Recorder::inc(&self.env.rec.counters.connects);
                 self.record_connect(intended);
-                let mut out = self.resume(cu.next_seq);
-                out.extend(self.pump());
-                return Ok(out);
             }
-            ServerFrame::Ack { seq, version, .. } => {
-                self.acked(seq, version);
-                return Ok(self.pump());
+            Event::DeltaApplied { device, seq, .. } => {
+                if was_live {
+                    Recorder::inc(&self.env.rec.counters.deltas);
+                    if device != self.id() {
+                        if let Some(t) = self
+                            .user
+                            .index_of(&device)
+                            .and_then(|d| self.user.intended(d, seq))
+                        {
+                            self.env.rec.record(Lat::Propagation, t.elapsed());
+                        }
+                    }
+                }
             }
-            ServerFrame::Lease(l) => self.set_lease(l),
-            ServerFrame::PlaybackControl {
-                request_id, lease, ..
-            } => {
-                let me = self.id().to_owned();
-                self.set_lease(LeaseView {
-                    holder: Some(me),
-                    token: lease,
-                });
+            Event::Acked { seq, .. } => self.acked(seq),
+            Event::LeaseChanged(l) => {
+                if l.holder.as_deref() == Some(self.id()) {
+                    self.user.set_player(self.idx);
+                }
+            }
+            Event::PlaybackControl { request_id, .. } => {
+                self.user.set_player(self.idx);
                 if let Some(t) = self.user.handoff_done(&request_id) {
                     self.env.rec.record(Lat::Handoff, t.elapsed());
                 }
             }
-            ServerFrame::HandoffResult { outcome, .. } => {
+            Event::HandoffResult { outcome, .. } => {
                 self.handing_off = false;
                 if outcome == HandoffOutcome::Delivered {
                     Recorder::inc(&self.env.rec.counters.handoffs_delivered);
-                    if self.lease.holder.as_deref() == Some(self.id())
-                        || self.lease.holder.is_none()
-                    {
-                        self.lease.holder = Some("~other".into());
-                    }
                 } else {
                     self.env
                         .rec
                         .error(&format!("handoff_{outcome:?}").to_lowercase());
                 }
             }
-            ServerFrame::Error(e) => {
-                self.env.rec.error(&e.code);
-                if let Some(seq) = e.seq {
-                    let retry = RETRYABLE.contains(&e.code.as_str());
-                    if self.refused(seq, retry) {
-                        let wait = Duration::from_millis(e.retry_after_ms.unwrap_or(0));
-                        return Err(End::Resync(wait));
-                    }
-                }
+            Event::OpRefused(err) | Event::ServerError(err) => {
+                self.env.rec.error(&err.wire_code);
             }
-            ServerFrame::Presence { .. } => {}
+            Event::Connection(_)
+            | Event::StateChanged
+            | Event::SnapshotAdopted { .. }
+            | Event::Presence(_) => {}
         }
-        Ok(Vec::new())
     }
 
-    fn set_lease(&mut self, l: LeaseView) {
-        if l.holder.as_deref() == Some(self.id()) {
-            self.user.set_player(self.idx);
-        }
-        self.lease = l;
-    }
-
-    fn on_cmd(&mut self, cmd: Option<Cmd>, synced: bool) -> Result<Vec<String>, End> {
+    fn on_cmd(&mut self, cmd: Option<Cmd>) -> Result<Vec<ClientFrame>, End> {
         match cmd {
             None | Some(Cmd::Stop) => Err(End::Stop),
             Some(Cmd::Op(kind, t)) => {
                 self.q.queue(kind, Some(t));
-                Ok(if synced { self.pump() } else { Vec::new() })
+                Ok(if self.live() { self.pump() } else { Vec::new() })
             }
-            Some(Cmd::Handoff(target, t)) => Ok(self.handoff(target, t, synced)),
+            Some(Cmd::Handoff(target, t)) => Ok(self.handoff(target, t)),
             Some(Cmd::Drop(window)) => Err(End::Dropped(window)),
             Some(Cmd::Offline(d)) => Err(End::Offline(Instant::now() + d)),
             Some(Cmd::Settle(tx)) => {
@@ -258,13 +217,16 @@ impl Device {
         }
     }
 
-    fn handoff(&mut self, target: usize, t: Instant, synced: bool) -> Vec<String> {
+    fn holds_lease(&self) -> bool {
+        self.core.lease().holder.as_deref() == Some(self.id())
+    }
+
+    fn handoff(&mut self, target: usize, t: Instant) -> Vec<ClientFrame> {
         let me = self.id().to_owned();
-        let holds = self.lease.holder.as_deref() == Some(me.as_str());
         let Some(target_id) = self.user.devices.get(target).map(|d| d.id.clone()) else {
             return Vec::new();
         };
-        if !synced || !holds || self.handing_off || target == self.idx {
+        if !self.live() || !self.holds_lease() || self.handing_off || target == self.idx {
             self.env.rec.error("handoff_not_sent");
             return Vec::new();
         }
@@ -273,24 +235,22 @@ impl Device {
         let Ok(content) = ContentId::parse(&format!("c:{}", self.idx)) else {
             return Vec::new();
         };
-        let frame = ClientFrame::Handoff {
-            request_id: request_id.clone(),
+        self.handing_off = true;
+        self.user.handoff_sent(request_id.clone(), t);
+        Recorder::inc(&self.env.rec.counters.handoffs);
+        vec![ClientFrame::Handoff {
+            request_id,
             target: target_id,
             content,
             position_ms: 600_000,
-        };
-        self.handing_off = true;
-        self.user.handoff_sent(request_id, t);
-        Recorder::inc(&self.env.rec.counters.handoffs);
-        vec![serde_json::to_string(&frame).unwrap_or_default()]
+        }]
     }
 
-    fn heartbeat(&mut self, synced: bool) -> Vec<String> {
-        if !synced {
+    fn heartbeat(&mut self) -> Vec<ClientFrame> {
+        if !self.live() {
             return Vec::new();
         }
-        let playing = self.lease.holder.as_deref() == Some(self.id());
-        let activity = if playing {
+        let activity = if self.holds_lease() {
             ContentId::parse(&format!("c:{}", self.idx))
                 .ok()
                 .map(|content| Activity {
@@ -301,26 +261,32 @@ impl Device {
         } else {
             None
         };
-        let frame = ClientFrame::Heartbeat { activity };
-        vec![serde_json::to_string(&frame).unwrap_or_default()]
+        vec![ClientFrame::Heartbeat { activity }]
     }
 
     fn check_waiters(&mut self) {
-        if self.q.is_idle() {
+        if self.is_idle() {
             for tx in self.settle.drain(..) {
                 let _ = tx.send(());
             }
         }
         if let Some((vv, _)) = &self.report {
-            if self.doc.vv().dominates(vv) {
+            if self.core.vv().dominates(vv) {
                 if let Some((_, tx)) = self.report.take() {
-                    let _ = tx.send(self.doc.clone());
+                    let _ = tx.send(self.core.replica().doc().clone());
                 }
             }
         }
     }
 }
 
-async fn send(ws: &mut Ws, text: String) -> Result<(), tokio_tungstenite::tungstenite::Error> {
-    ws.send(Message::Text(text.into())).await
+async fn send(
+    ws: &mut Ws,
+    frames: &[ClientFrame],
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    for f in frames {
+        let text = serde_json::to_string(f).unwrap_or_default();
+        ws.send(Message::Text(text.into())).await?;
+    }
+    Ok(())
 }

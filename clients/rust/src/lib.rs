@@ -1,0 +1,52 @@
+//! # baton-client
+//!
+//! The device half of Baton: a replica of one user's state (watchlist,
+//! playback positions, preferences, the active-player lease) that a TV,
+//! phone or web app edits locally, offline or not, and that stays in sync
+//! with a Baton node over the v1 WebSocket protocol (PROTOCOL.md).
+//!
+//! - [`Client`]: connects with a token from your [`TokenProvider`] (asked
+//!   again on every reconnect, so an expiring token is refreshed), says
+//!   `hello` with the persisted version vector, catches up (deltas or a
+//!   snapshot), sends local edits, reconnects with exponential backoff and
+//!   full jitter (honouring `Retry-After` / `retry_after_ms`), and publishes
+//!   typed [`Event`]s.
+//! - [`Core`]: the sans-IO state machine underneath (frames in, frames and
+//!   events out). The conformance vectors (`clients/vectors/`) drive it
+//!   directly.
+//! - [`Replica`] (confirmed state) and the outbox of unacknowledged ops with
+//!   the seq renumbering rules of PROTOCOL.md section 3.
+//! - [`Store`]: pluggable persistence, [`MemoryStore`] and [`FileStore`].
+//!
+//! The protocol types come from `baton_protocol` for now (they are
+//! moving into a `baton-protocol` crate).
+
+mod backoff;
+mod client;
+mod core;
+mod error;
+mod events;
+mod local;
+mod outbox;
+mod persist;
+mod reconnect;
+mod replica;
+mod session;
+mod view;
+
+pub use backoff::Backoff;
+pub use client::{Client, ClientConfig, TokenProvider};
+pub use core::{Action, Core, Output, Phase};
+pub use error::{ClientError, ErrorCode, ServerError};
+pub use events::{ConnectionState, Event};
+pub use local::Clock;
+pub use outbox::{Outbox, Refusal};
+pub use persist::{FileStore, MemoryStore, PendingOp, Persisted, Store, PERSIST_FORMAT};
+pub use reconnect::{after_close, Next};
+pub use replica::Replica;
+pub use view::{PlaybackEntry, StateView, WatchlistEntry};
+
+pub use baton_crdt::{Op, PlayState};
+pub use baton_protocol::{
+    ClientFrame, DeviceHello, HandoffOutcome, LeaseView, PresenceEntry, ServerFrame,
+};
