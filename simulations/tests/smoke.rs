@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_actors::{ActorConfig, Hub};
+use baton_auth::{AuthConfig, KeySource, Minter, Verifier};
 use baton_simulations::scenario::{Params, Scenario};
 use baton_simulations::target::Target;
-use baton_transport::auth::{AuthConfig, KeySource, Minter, Verifier};
 use baton_transport::{AppState, TransportConfig};
 
 const KEY: &str = include_str!("../../transport/tests/fixtures/test_rsa.pem");

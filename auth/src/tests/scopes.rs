@@ -1,6 +1,6 @@
 //! Scope parsing and principal rights.
 
-use crate::auth::{Principal, Scope, Scopes};
+use crate::{Principal, Scope, Scopes};
 
 #[test]
 fn parse_ignores_unknown_names_and_extra_spaces() {

@@ -1,4 +1,9 @@
-//! Authentication of devices and services with JWT bearer tokens.
+//! # baton-auth
+//!
+//! Authentication of devices and services with JWT bearer tokens: the one
+//! verifier the WebSocket and REST edge, the PubNub bridge and the cluster
+//! share, and the minter of development tokens (the CLI and the harness), in
+//! a crate of its own so none of them pulls in the others.
 //!
 //! A client presents a token on the WebSocket upgrade or a REST call, either as
 //! `Authorization: Bearer <jwt>` or as `?token=<jwt>` ([`bearer_or_query`]).

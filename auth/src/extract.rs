@@ -1,7 +1,7 @@
 //! Finding the bearer token in a request.
 
-use axum::http::header::AUTHORIZATION;
-use axum::http::HeaderMap;
+use http::header::AUTHORIZATION;
+use http::HeaderMap;
 
 /// The token from `Authorization: Bearer <token>` (scheme case-insensitive),
 /// else from the `token` parameter of the raw query string (percent-decoded;

@@ -12,8 +12,10 @@
 //!
 //! A refusal names the claim and the rule, never the value.
 
-/// Longest user id, in bytes (the store's bound).
-pub const MAX_USER_BYTES: usize = baton_store::MAX_USER_LEN;
+/// Longest user id, in bytes: the store's bound (`baton_store::MAX_USER_LEN`;
+/// `baton-transport` asserts at compile time that the two agree, so this
+/// crate need not depend on the store).
+pub const MAX_USER_BYTES: usize = 256;
 /// Longest device id, in bytes (the CRDT's bound).
 pub const MAX_DEVICE_BYTES: usize = baton_crdt::MAX_DEVICE_ID_LEN;
 /// Longest token id, in bytes.

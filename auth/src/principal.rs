@@ -28,8 +28,8 @@ impl Principal {
 
     /// The session identity of this token's `device` (which the caller has
     /// checked is this token's device claim): what a device session may do.
-    pub fn device_identity(&self, device: String) -> baton_actors::DeviceIdentity {
-        baton_actors::DeviceIdentity {
+    pub fn device_identity(&self, device: String) -> baton_protocol::DeviceIdentity {
+        baton_protocol::DeviceIdentity {
             user: self.user.clone(),
             device,
             write_watchlist: self.has(Scope::WriteWatchlist),

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::{pem_verifier, AUDIENCE, ISSUER, KEY_A, NOW, PUB_A};
-use crate::auth::{Minter, Scope};
+use crate::{Minter, Scope};
 
 #[tokio::test]
 async fn minted_token_round_trips() {

@@ -15,19 +15,19 @@ use super::{AuthConfig, KeySource, Verifier};
 
 pub(super) const KEY_A: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/test_rsa.pem"
+    "/../transport/tests/fixtures/test_rsa.pem"
 ));
 pub(super) const PUB_A: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/test_rsa.pub.pem"
+    "/../transport/tests/fixtures/test_rsa.pub.pem"
 ));
 pub(super) const KEY_B: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/test_rsa_b.pem"
+    "/../transport/tests/fixtures/test_rsa_b.pem"
 ));
 pub(super) const JWKS_AB: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/jwks_ab.json"
+    "/../transport/tests/fixtures/jwks_ab.json"
 ));
 
 /// A fixed "now" for `verify_at`.

@@ -6,9 +6,9 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 
 use super::{claims, pem_verifier, sign, KEY_A, KEY_B, NOW};
-use crate::auth::{AuthError, Scope};
+use crate::{AuthError, Scope};
 
-fn code(result: Result<crate::auth::Principal, AuthError>) -> &'static str {
+fn code(result: Result<crate::Principal, AuthError>) -> &'static str {
     match result {
         Ok(p) => panic!("expected a refusal, got {p:?}"),
         Err(e) => e.code(),

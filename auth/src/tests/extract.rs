@@ -1,9 +1,9 @@
 //! Token extraction from the header or the query string.
 
 use axum::http::header::AUTHORIZATION;
-use axum::http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderValue};
 
-use crate::auth::bearer_or_query;
+use crate::bearer_or_query;
 
 fn headers(auth: &str) -> HeaderMap {
     let mut h = HeaderMap::new();

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use serde_json::json;
 
 use super::{claims, config, sign, JWKS_AB, KEY_A, KEY_B, NOW};
-use crate::auth::{AuthError, KeySource, Verifier};
+use crate::{AuthError, KeySource, Verifier};
 
 fn jwks_file(contents: &str) -> tempfile::NamedTempFile {
     let mut file = tempfile::NamedTempFile::new().expect("temp file");

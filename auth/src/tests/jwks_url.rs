@@ -10,8 +10,8 @@ use axum::{Json, Router};
 use serde_json::Value;
 
 use super::{claims, config, sign, JWKS_AB, KEY_A, KEY_B, NOW};
-use crate::auth::refresh::RefetchGate;
-use crate::auth::{KeySource, Verifier};
+use crate::refresh::RefetchGate;
+use crate::{KeySource, Verifier};
 
 #[derive(Clone)]
 struct Served {
