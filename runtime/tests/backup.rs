@@ -84,7 +84,7 @@ async fn backup_under_load_restores_every_acknowledged_op() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (data, restored) = (dir.path().join("a"), dir.path().join("b"));
     let port = free_port();
-    let mut node = start(&data, port, None);
+    let mut node = common::KillOnDrop(start(&data, port, None));
     wait_ready(port).await;
     let tok = token(&data, port, None, "drill", "tv");
     let mut ws = common::connect(port, &tok).await;
@@ -114,7 +114,7 @@ async fn backup_under_load_restores_every_acknowledged_op() {
     }
     *stop.lock().expect("lock") = true;
     writer.await.expect("writer");
-    common::kill9(&mut node);
+    common::kill9(&mut node.0);
 
     // Restore: the backup as the new node's database, the signing key beside it.
     std::fs::create_dir_all(&restored).expect("mkdir");
@@ -125,7 +125,7 @@ async fn backup_under_load_restores_every_acknowledged_op() {
     )
     .expect("copy key");
     let port2 = free_port();
-    let mut node2 = start(&restored, port2, None);
+    let _node2 = common::KillOnDrop(start(&restored, port2, None));
     wait_ready(port2).await;
 
     let state: Value = reqwest::Client::new()
@@ -176,5 +176,4 @@ async fn backup_under_load_restores_every_acknowledged_op() {
     let seq = welcome["next_seq"].as_u64().expect("next_seq");
     send(&mut ws, add(seq)).await;
     assert_eq!(next_of(&mut ws, "ack").await["seq"].as_u64(), Some(seq));
-    common::kill9(&mut node2);
 }
