@@ -105,6 +105,7 @@ build_image() {
   cp "$bin" "$WORK/ctx/baton"
   docker build -q -f "$ROOT/deploy/image/Dockerfile.prebuilt" --build-arg "BASE=$BASE" \
     -t "$IMAGE" "$WORK/ctx" >/dev/null || die "docker build failed"
+  docker image prune -f --filter label=baton.stage=libs >/dev/null
   local size user
   size=$(docker image inspect -f '{{.Size}}' "$IMAGE")
   user=$(docker image inspect -f '{{.Config.User}}' "$IMAGE")

@@ -33,8 +33,29 @@ async fn next_of(ws: &mut Ws, kind: &str) -> Value {
                     return frame;
                 }
             }
+            Some(Ok(Message::Close(frame))) => panic!("closed before {kind}: {frame:?}"),
             Some(Ok(_)) => {}
             other => panic!("socket ended before {kind}: {other:?}"),
+        }
+    }
+}
+
+/// `welcome`, or the close code if the socket closes first.
+async fn welcome_or_close(ws: &mut Ws) -> Result<Value, Option<u16>> {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a frame within 10 s");
+        match msg {
+            Some(Ok(Message::Text(t))) => {
+                let frame: Value = serde_json::from_str(&t).expect("json");
+                if frame["type"] == "welcome" {
+                    return Ok(frame);
+                }
+            }
+            Some(Ok(Message::Close(frame))) => return Err(frame.map(|f| u16::from(f.code))),
+            Some(Ok(_)) => {}
+            _ => return Err(None),
         }
     }
 }
@@ -84,7 +105,7 @@ async fn backup_under_load_restores_every_acknowledged_op() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (data, restored) = (dir.path().join("a"), dir.path().join("b"));
     let port = free_port();
-    let mut node = start(&data, port, None);
+    let mut node = common::KillOnDrop(start(&data, port, None));
     wait_ready(port).await;
     let tok = token(&data, port, None, "drill", "tv");
     let mut ws = common::connect(port, &tok).await;
@@ -98,7 +119,7 @@ async fn backup_under_load_restores_every_acknowledged_op() {
     let acked = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(Mutex::new(false));
     let writer = tokio::spawn(write_until_stopped(ws, acked.clone(), stop.clone()));
-    while acked.lock().expect("lock").len() < 200 {
+    while acked.lock().expect("lock").len() < 100 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // Everything acknowledged now must be in the backup; writes go on meanwhile.
@@ -109,12 +130,12 @@ async fn backup_under_load_restores_every_acknowledged_op() {
         .await
         .expect("backup task");
     let during = acked.lock().expect("lock").len();
-    while acked.lock().expect("lock").len() < during + 100 {
+    while acked.lock().expect("lock").len() < during + 50 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     *stop.lock().expect("lock") = true;
     writer.await.expect("writer");
-    common::kill9(&mut node);
+    common::kill9(&mut node.0);
 
     // Restore: the backup as the new node's database, the signing key beside it.
     std::fs::create_dir_all(&restored).expect("mkdir");
@@ -125,7 +146,7 @@ async fn backup_under_load_restores_every_acknowledged_op() {
     )
     .expect("copy key");
     let port2 = free_port();
-    let mut node2 = start(&restored, port2, None);
+    let _node2 = common::KillOnDrop(start(&restored, port2, None));
     wait_ready(port2).await;
 
     let state: Value = reqwest::Client::new()
@@ -164,17 +185,30 @@ async fn backup_under_load_restores_every_acknowledged_op() {
         total
     );
 
-    // The device resumes on the restored node: welcome, catch-up, a new op acked.
-    let mut ws = common::connect(port2, &tok).await;
-    send(
-        &mut ws,
-        json!({"type":"hello","protocol":1,"device":{"kind":"tv"}}),
-    )
-    .await;
-    let welcome = next_of(&mut ws, "welcome").await;
+    // The device resumes on the restored node: welcome, catch-up, a new op acked. A
+    // close asking to retry (1011/1012/1013, or 4008) is retried, as PROTOCOL.md asks of
+    // devices. (The op counts keep the catch-up under `limits.outbound-queue` frames: a
+    // live frame queued behind a longer catch-up can close a reading device with 4008.)
+    let mut attempt = 0;
+    let (mut ws, welcome) = loop {
+        attempt += 1;
+        let mut ws = common::connect(port2, &tok).await;
+        send(
+            &mut ws,
+            json!({"type":"hello","protocol":1,"device":{"kind":"tv"}}),
+        )
+        .await;
+        match welcome_or_close(&mut ws).await {
+            Ok(welcome) => break (ws, welcome),
+            Err(code) if attempt < 5 && matches!(code, Some(1011..=1013 | 4008)) => {
+                println!("backup drill: resume closed with {code:?}; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(code) => panic!("resume closed with {code:?} (attempt {attempt})"),
+        }
+    };
     next_of(&mut ws, "synced").await;
     let seq = welcome["next_seq"].as_u64().expect("next_seq");
     send(&mut ws, add(seq)).await;
     assert_eq!(next_of(&mut ws, "ack").await["seq"].as_u64(), Some(seq));
-    common::kill9(&mut node2);
 }

@@ -77,7 +77,7 @@ async fn device(port: u16, tok: &str, kind: &str) -> Ws {
 async fn every_metric_a_dashboard_or_rule_names_is_exported() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let mut child = start(dir.path(), port, None);
+    let node = common::KillOnDrop(start(dir.path(), port, None));
     wait_ready(port).await;
 
     // Two devices of one user: ops committed, acked and fanned out.
@@ -111,8 +111,7 @@ async fn every_metric_a_dashboard_or_rule_names_is_exported() {
         .await
         .expect("body");
     let exposed = exposed_samples(&text);
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(node);
 
     let names = referenced();
     let (recorded, metrics): (BTreeSet<_>, BTreeSet<_>) =

@@ -42,7 +42,7 @@ async fn next_text(ws: &mut common::Ws) -> Option<Value> {
 async fn export_then_erase_through_the_cli() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
-    let mut child = start(dir.path(), port, None);
+    let _node = common::KillOnDrop(start(dir.path(), port, None));
     wait_ready(port).await;
 
     let tok = token(dir.path(), port, None, "cli-user", "tv");
@@ -105,7 +105,4 @@ async fn export_then_erase_through_the_cli() {
         .expect("runs");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid_user_id"));
-
-    let _ = child.kill();
-    let _ = child.wait();
 }

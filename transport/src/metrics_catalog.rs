@@ -96,254 +96,74 @@ const fn open(name: &'static str, key: &'static str, help: &'static str) -> Metr
 }
 
 /// The catalog (`deploy/prometheus/` and `deploy/grafana/` use these names).
+#[rustfmt::skip] // one metric per line: a table
 pub const METRICS: &[Metric] = &[
     gauge("baton_connections", "Device sockets open on this node."),
     counter("baton_connections_total", "Device sockets admitted."),
-    counter(
-        "baton_connections_refused_total",
-        "Device sockets refused at limits.max-connections (503).",
-    ),
-    closed(
-        "baton_http_requests_total",
-        "class",
-        &["1xx", "2xx", "3xx", "4xx", "5xx"],
-        "Requests under /v1/ answered, by status class.",
-    ),
-    open(
-        "baton_http_errors_total",
-        "code",
-        "Error responses, by stable code.",
-    ),
-    counter(
-        "baton_http_connections_refused_total",
-        "Connections refused at http.max-pending-connections.",
-    ),
-    closed(
-        "baton_http_connections_timed_out_total",
-        "reason",
-        &["header_timeout", "idle"],
-        "Connections closed by the HTTP timeouts.",
-    ),
-    open(
-        "baton_protocol_errors_total",
-        "code",
-        "Frames refused, by error code.",
-    ),
-    counter(
-        "baton_slow_consumer_disconnects_total",
-        "Devices closed with 4008 (slow consumer).",
-    ),
-    counter(
-        "baton_rate_limit_disconnects_total",
-        "Devices closed with 4029 (too many refusals).",
-    ),
-    counter(
-        "baton_revoked_disconnects_total",
-        "Devices closed because their token was revoked.",
-    ),
-    closed(
-        "baton_resume_total",
-        "mode",
-        &["deltas", "snapshot"],
-        "Device resumes, by mode.",
-    ),
-    counter(
-        "baton_resyncs_merged_total",
-        "Offline replicas merged by resync.",
-    ),
-    open(
-        "baton_handoffs_total",
-        "outcome",
-        "Playback handoffs, by outcome.",
-    ),
-    counter(
-        "baton_tokens_revoked_total",
-        "Tokens revoked through the admin API.",
-    ),
+    counter("baton_connections_refused_total", "Device sockets refused at limits.max-connections (503)."),
+    closed("baton_http_requests_total", "class", &["1xx", "2xx", "3xx", "4xx", "5xx"], "Requests under /v1/ answered, by status class."),
+    open("baton_http_errors_total", "code", "Error responses, by stable code."),
+    counter("baton_http_connections_refused_total", "Connections refused at http.max-pending-connections."),
+    closed("baton_http_connections_timed_out_total", "reason", &["header_timeout", "idle"], "Connections closed by the HTTP timeouts."),
+    open("baton_protocol_errors_total", "code", "Frames refused, by error code."),
+    counter("baton_slow_consumer_disconnects_total", "Devices closed with 4008 (slow consumer)."),
+    counter("baton_rate_limit_disconnects_total", "Devices closed with 4029 (too many refusals)."),
+    counter("baton_revoked_disconnects_total", "Devices closed because their token was revoked."),
+    closed("baton_resume_total", "mode", &["deltas", "snapshot"], "Device resumes, by mode."),
+    counter("baton_resyncs_merged_total", "Offline replicas merged by resync."),
+    open("baton_handoffs_total", "outcome", "Playback handoffs, by outcome."),
+    counter("baton_tokens_revoked_total", "Tokens revoked through the admin API."),
     counter("baton_ops_received_total", "Ops received from devices."),
-    counter(
-        "baton_ops_committed_total",
-        "Ops committed and acknowledged.",
-    ),
-    counter(
-        "baton_ops_duplicate_total",
-        "Ops acknowledged as duplicates.",
-    ),
+    counter("baton_ops_committed_total", "Ops committed and acknowledged."),
+    counter("baton_ops_duplicate_total", "Ops acknowledged as duplicates."),
     histogram("baton_ack_latency_seconds", "Op received to durable ack."),
-    histogram(
-        "baton_fanout_latency_seconds",
-        "Op received to delta queued to the user's other devices.",
-    ),
-    counter(
-        "baton_commit_failures_total",
-        "Group commits that failed (user actor restarted).",
-    ),
-    histogram(
-        "baton_store_commit_seconds",
-        "Duration of one group commit.",
-    ),
-    histogram(
-        "baton_store_commit_batch_size",
-        "Log entries per group commit.",
-    ),
+    histogram("baton_fanout_latency_seconds", "Op received to delta queued to the user's other devices."),
+    counter("baton_commit_failures_total", "Group commits that failed (user actor restarted)."),
+    histogram("baton_store_commit_seconds", "Duration of one group commit."),
+    histogram("baton_store_commit_batch_size", "Log entries per group commit."),
     counter("baton_store_appends_total", "Log entries appended."),
-    counter(
-        "baton_store_conflicts_total",
-        "Log appends refused as conflicts.",
-    ),
+    counter("baton_store_conflicts_total", "Log appends refused as conflicts."),
     gauge("baton_live_users", "Users with a live actor on this node."),
     gauge("baton_user_actors", "User actors running."),
-    closed(
-        "baton_user_activations_total",
-        "kind",
-        &["cold", "warm"],
-        "User actors started, by kind.",
-    ),
+    closed("baton_user_activations_total", "kind", &["cold", "warm"], "User actors started, by kind."),
     histogram("baton_user_activation_seconds", "Time to load a user."),
     counter("baton_user_passivations_total", "Idle user actors stopped."),
-    counter(
-        "baton_user_releases_total",
-        "Users released to another node.",
-    ),
-    counter(
-        "baton_user_fenced_total",
-        "User actors stopped because another node owns the user.",
-    ),
-    counter(
-        "baton_user_actor_failures_total",
-        "User actors that crashed.",
-    ),
+    counter("baton_user_releases_total", "Users released to another node."),
+    counter("baton_user_fenced_total", "User actors stopped because another node owns the user."),
+    counter("baton_user_actor_failures_total", "User actors that crashed."),
     histogram("baton_user_state_bytes", "Snapshot size at each snapshot."),
-    histogram(
-        "baton_user_vv_width",
-        "Version-vector entries at each snapshot.",
-    ),
-    histogram(
-        "baton_user_catch_up_window_ops",
-        "Catch-up window length at each snapshot.",
-    ),
-    histogram(
-        "baton_user_live_devices",
-        "Devices attached at each snapshot.",
-    ),
-    counter(
-        "baton_devices_retired_total",
-        "Devices retired by causal-stability housekeeping.",
-    ),
-    counter(
-        "baton_user_erasures_total",
-        "Users erased (DELETE /v1/users/{user}).",
-    ),
-    gauge(
-        "baton_cluster_members",
-        "Live cluster members seen by this node (itself included).",
-    ),
-    counter(
-        "baton_cluster_failovers_total",
-        "Members that left the view without draining (died or partitioned).",
-    ),
-    counter(
-        "baton_cluster_users_moved_total",
-        "Users handed to another node by rebalancing.",
-    ),
-    histogram(
-        "baton_cluster_rebalance_seconds",
-        "Duration of one rebalance pass.",
-    ),
-    counter(
-        "baton_cluster_handoff_failures_total",
-        "Warm handoffs to a peer that failed.",
-    ),
-    counter(
-        "baton_cluster_superseded_total",
-        "Users fenced because a newer owner claimed them.",
-    ),
-    counter(
-        "baton_cluster_not_owner_total",
-        "Requests for a user this node does not own.",
-    ),
-    counter(
-        "baton_cluster_unreachable_total",
-        "Forwards to an owner that could not be reached.",
-    ),
-    counter(
-        "baton_cluster_warm_states_received_total",
-        "Warm user states received from peers.",
-    ),
-    gauge(
-        "baton_warm_states",
-        "Warm states held for users not yet activated.",
-    ),
-    open(
-        "baton_warm_states_rejected_total",
-        "reason",
-        "Warm states refused, by reason.",
-    ),
-    gauge(
-        "baton_forwarded_sockets",
-        "Device sockets relayed to their owner.",
-    ),
-    counter(
-        "baton_forwarded_reads_total",
-        "REST reads forwarded to the owner.",
-    ),
-    closed(
-        "baton_shared_errors_total",
-        "op",
-        &[
-            "is_revoked",
-            "rate_take",
-            "put_presence",
-            "follow_revocations",
-        ],
-        "Redis calls that failed and fell back, by operation.",
-    ),
+    histogram("baton_user_vv_width", "Version-vector entries at each snapshot."),
+    histogram("baton_user_catch_up_window_ops", "Catch-up window length at each snapshot."),
+    histogram("baton_user_live_devices", "Devices attached at each snapshot."),
+    counter("baton_devices_retired_total", "Devices retired by causal-stability housekeeping."),
+    counter("baton_user_erasures_total", "Users erased (DELETE /v1/users/{user})."),
+    gauge("baton_cluster_members", "Live cluster members seen by this node (itself included)."),
+    counter("baton_cluster_failovers_total", "Members that left the view without draining (died or partitioned)."),
+    counter("baton_cluster_users_moved_total", "Users handed to another node by rebalancing."),
+    histogram("baton_cluster_rebalance_seconds", "Duration of one rebalance pass."),
+    counter("baton_cluster_handoff_failures_total", "Warm handoffs to a peer that failed."),
+    counter("baton_cluster_superseded_total", "Users fenced because a newer owner claimed them."),
+    counter("baton_cluster_not_owner_total", "Requests for a user this node does not own."),
+    counter("baton_cluster_unreachable_total", "Forwards to an owner that could not be reached."),
+    counter("baton_cluster_warm_states_received_total", "Warm user states received from peers."),
+    gauge("baton_warm_states", "Warm states held for users not yet activated."),
+    open("baton_warm_states_rejected_total", "reason", "Warm states refused, by reason."),
+    gauge("baton_forwarded_sockets", "Device sockets relayed to their owner."),
+    counter("baton_forwarded_reads_total", "REST reads forwarded to the owner."),
+    closed("baton_shared_errors_total", "op", &[ "is_revoked", "rate_take", "put_presence", "follow_revocations", ], "Redis calls that failed and fell back, by operation."),
     counter("baton_interactions_total", "Interaction frames accepted."),
-    histogram(
-        "baton_adapter_train_seconds",
-        "Duration of one adapter training step.",
-    ),
-    counter(
-        "baton_adapter_save_failures_total",
-        "Adapter saves that failed.",
-    ),
-    histogram(
-        "baton_recommend_seconds",
-        "Duration of one recommendation query.",
-    ),
+    histogram("baton_adapter_train_seconds", "Duration of one adapter training step."),
+    counter("baton_adapter_save_failures_total", "Adapter saves that failed."),
+    histogram("baton_recommend_seconds", "Duration of one recommendation query."),
     gauge("baton_pubnub_sessions", "PubNub device sessions open."),
-    counter(
-        "baton_pubnub_sessions_idle_total",
-        "PubNub sessions ended for idleness.",
-    ),
-    gauge(
-        "baton_pubnub_publish_queue",
-        "Messages queued for publishing to PubNub.",
-    ),
-    counter(
-        "baton_pubnub_published_total",
-        "Messages published to PubNub.",
-    ),
-    counter(
-        "baton_pubnub_publish_retries_total",
-        "PubNub publish retries.",
-    ),
-    closed(
-        "baton_pubnub_publish_dropped_total",
-        "reason",
-        &["queue_full", "refused", "gave_up", "device_frame"],
-        "PubNub messages dropped, by reason.",
-    ),
-    counter(
-        "baton_pubnub_subscribe_errors_total",
-        "PubNub subscribe calls that failed.",
-    ),
+    counter("baton_pubnub_sessions_idle_total", "PubNub sessions ended for idleness."),
+    gauge("baton_pubnub_publish_queue", "Messages queued for publishing to PubNub."),
+    counter("baton_pubnub_published_total", "Messages published to PubNub."),
+    counter("baton_pubnub_publish_retries_total", "PubNub publish retries."),
+    closed("baton_pubnub_publish_dropped_total", "reason", &["queue_full", "refused", "gave_up", "device_frame"], "PubNub messages dropped, by reason."),
+    counter("baton_pubnub_subscribe_errors_total", "PubNub subscribe calls that failed."),
     counter("baton_pubnub_inbound_total", "PubNub messages ingested."),
-    open(
-        "baton_pubnub_inbound_skipped_total",
-        "reason",
-        "PubNub messages skipped, by reason.",
-    ),
+    open("baton_pubnub_inbound_skipped_total", "reason", "PubNub messages skipped, by reason."),
 ];
 
 /// Describe every metric and start the zero series (call once the global

@@ -1,4 +1,4 @@
-//! The five cluster scenarios of issue 4.
+//! The cluster scenarios of issue 4, and the erasure case of issue 13 (`erase.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
@@ -28,11 +28,14 @@ pub const ALL: &[(&str, Case)] = &[
     ("no_welcome_is_stale_through_drain_kill_and_restart", |e| {
         Box::pin(no_stale_welcome(e))
     }),
+    ("erasure_through_any_node_erases_at_the_owner", |e| {
+        Box::pin(crate::erase::erase_through_any_node(e))
+    }),
 ];
 
 const WRITE_EVERY: Duration = Duration::from_millis(100);
 
-fn shared(env: &Env) -> Shared {
+pub(crate) fn shared(env: &Env) -> Shared {
     Shared::new(
         env.database_url.clone(),
         env.redis_url.clone(),
@@ -41,7 +44,7 @@ fn shared(env: &Env) -> Shared {
 }
 
 /// Start nodes 1..=n, each seeded with node 1, and wait until all see all.
-async fn start_cluster(sh: &Shared, n: u8) -> Vec<Node> {
+pub(crate) async fn start_cluster(sh: &Shared, n: u8) -> Vec<Node> {
     let addrs: Vec<Addrs> = (1..=n).map(Addrs::new).collect();
     let seed = [addrs[0].gossip_advertise];
     let nodes: Vec<Node> = addrs.iter().map(|a| sh.start(a, &seed)).collect();
@@ -126,7 +129,7 @@ async fn assert_nothing_lost(
     total
 }
 
-async fn open_store(env: &Env) -> Store {
+pub(crate) async fn open_store(env: &Env) -> Store {
     Store::open(
         &StoreConfig::Postgres {
             url: env.database_url.clone(),

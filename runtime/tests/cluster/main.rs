@@ -12,6 +12,7 @@
 
 mod cases;
 mod device;
+mod erase;
 mod node;
 mod proxy;
 

@@ -124,6 +124,19 @@ impl Shared {
             .expect("mint")
     }
 
+    /// An operator token with `admin:erase` (user erasure and export).
+    pub fn admin_token(&self) -> String {
+        self.minter
+            .mint(
+                "privacy",
+                None,
+                &[Scope::AdminErase],
+                Duration::from_secs(3600),
+                now_unix(),
+            )
+            .expect("mint")
+    }
+
     /// Start node `addrs`, joining through `seeds`.
     pub fn start(&self, addrs: &Addrs, seeds: &[SocketAddr]) -> Node {
         let data = self.dir.join(&addrs.id);

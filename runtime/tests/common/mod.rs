@@ -96,3 +96,14 @@ pub async fn connect(port: u16, tok: &str) -> Ws {
         .expect("connect");
     ws
 }
+
+/// A child process SIGKILLed and reaped when dropped, so a failing test leaves no
+/// node behind (an orphan would also hold the test's stderr open).
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
