@@ -20,6 +20,26 @@
 //!
 //! The protocol types come from `baton_actors::protocol` for now (they are
 //! moving into a `baton-protocol` crate).
+//!
+//! ## Quick start
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use baton_client::{Client, ClientConfig, Event, FileStore};
+//!
+//! # async fn run() -> Result<(), baton_client::ClientError> {
+//! let config = ClientConfig::new("ws://127.0.0.1:8080/v1/sync", "tv-living").kind("tv");
+//! let tokens = || async { Ok::<_, String>(std::env::var("BATON_TOKEN").unwrap_or_default()) };
+//! let tv = Client::start(config, tokens, Arc::new(FileStore::new("tv-living.json")))?;
+//! let mut events = tv.subscribe();
+//! tv.add("movie:42")?; // applied locally at once, sent when connected
+//! while let Ok(event) = events.recv().await {
+//!     if let Event::StateChanged = event {
+//!         println!("{:?}", tv.state()?.watchlist);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
 
 mod backoff;
 mod client;
@@ -49,4 +69,4 @@ pub use view::{PlaybackEntry, StateView, WatchlistEntry};
 pub use baton_actors::protocol::{
     ClientFrame, DeviceHello, HandoffOutcome, LeaseView, PresenceEntry, ServerFrame,
 };
-pub use baton_crdt::{Op, PlayState};
+pub use baton_crdt::{automerge, Op, PlayState};
