@@ -76,7 +76,8 @@ pub(crate) async fn run(
                 ))]);
                 return;
             }
-            End::Reconnect => Some(4009),
+            // Backoff, not at once: a frame the replica cannot take may come again.
+            End::Reconnect => None,
             End::Lost(code, _) => *code,
         };
         let wait = match after_close(code, attempt, hint, &config.backoff) {

@@ -351,6 +351,11 @@ async fn handoff_from_tv_to_phone_moves_the_lease() {
     })
     .await;
     assert_eq!(phone.lease().expect("lease").token, 2);
+    let presence = phone.presence().expect("presence");
+    assert!(
+        presence.iter().any(|p| p.device == "tv" && p.online),
+        "the phone sees the TV online: {presence:?}"
+    );
     phone
         .playback("movie:42", 606_000, 7_200_000, PlayState::Playing, false)
         .expect("phone plays");
