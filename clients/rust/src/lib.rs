@@ -43,6 +43,7 @@
 
 mod backoff;
 mod client;
+mod config;
 mod core;
 mod error;
 mod events;
@@ -55,7 +56,8 @@ mod session;
 mod view;
 
 pub use backoff::Backoff;
-pub use client::{Client, ClientConfig, TokenProvider};
+pub use client::Client;
+pub use config::{ClientConfig, TokenFuture, TokenProvider};
 pub use core::{Action, Core, Output, Phase};
 pub use error::{ClientError, ErrorCode, ServerError};
 pub use events::{ConnectionState, Event};

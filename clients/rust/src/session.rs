@@ -14,7 +14,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use crate::client::{now_ntp, ClientConfig, Cmd, Shared, TokenProvider};
+use crate::client::{now_ntp, Cmd, Shared};
+use crate::config::{ClientConfig, TokenProvider};
 use crate::core::{Action, Phase};
 use crate::events::{ConnectionState, Event};
 use crate::reconnect::{after_close, Next};
