@@ -227,6 +227,7 @@ impl Client {
         let Some(op) = build(&mut core)? else {
             return Ok(None);
         };
+        core.check_size(&op)?;
         let (seq, out) = core.submit(op);
         self.shared.persist(&core)?;
         drop(core);

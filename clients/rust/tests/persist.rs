@@ -76,3 +76,32 @@ async fn invalid_content_ids_are_refused_locally() {
     assert!(tv.pending().expect("pending").is_empty());
     tv.close().await;
 }
+
+#[tokio::test]
+async fn an_edit_over_the_message_limit_is_refused_locally() {
+    let tv = Client::start(offline("tv"), no_token(), Arc::new(MemoryStore::new())).expect("start");
+    // Incompressible text: Automerge deflates change bytes.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let big: String = (0..70_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'!' + (x % 90) as u8)
+        })
+        .collect();
+    let err = tv.preferences(|tx| {
+        use baton_client::automerge::transaction::Transactable as _;
+        tx.put(baton_client::automerge::ROOT, "blob", big.as_str())
+    });
+    assert!(
+        matches!(err, Err(ClientError::TooLarge { max: 65_536, .. })),
+        "{err:?}"
+    );
+    assert!(tv.pending().expect("pending").is_empty(), "nothing queued");
+    assert_eq!(
+        tv.state().expect("state").preferences,
+        serde_json::json!({})
+    );
+    tv.close().await;
+}
