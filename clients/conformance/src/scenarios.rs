@@ -43,6 +43,7 @@ pub fn all() -> Vec<fn() -> Out> {
         window_of_64,
         playback::refusal_behind_an_uncommitted_op,
         rate_limited_behind_an_uncommitted_op,
+        reset_after_server_restore,
     ]
 }
 
@@ -263,4 +264,24 @@ fn rate_limited_behind_an_uncommitted_op() -> Out {
     s.release_held()?;
     s.deliver_all()?;
     s.finish("Op 1 is applied (ack pending on the commit), op 2 is rate_limited and op 3 gets seq_gap: only ops 2 and 3 are resent, op 1 is never sent twice.")
+}
+
+fn reset_after_server_restore() -> Out {
+    let mut s = Sim::new("reset_after_server_restore", "alice", "tv-living");
+    s.connect("phone-1")?;
+    s.online()?;
+    s.local(add("movie:1", 0)?)?;
+    s.deliver()?;
+    let backup = s.backup();
+    s.local(add("movie:2", 1)?)?;
+    s.deliver()?;
+    s.remote("phone-1", add("movie:3", 2)?)?;
+    s.disconnect("tv-living")?;
+    s.disconnect("phone-1")?;
+    s.local(add("movie:4", 3)?)?;
+    s.restore(backup)?;
+    s.welcome(ResumeMode::Snapshot, true)?;
+    s.catch_up(Some(400))?;
+    s.deliver_all()?;
+    s.finish("The server was restored from a backup that lacks the TV's acked op 2 and the phone's op: the TV's vv claims ops the server lacks, so welcome says reset; the replica adopts the snapshot, and its offline edit (seq 3) is renumbered to 2 and resent.")
 }

@@ -22,6 +22,13 @@ pub const START_MS: u64 = 1_764_200_000_000;
 
 mod deliver;
 
+/// The server's state at one moment (a backup it can be restored to).
+pub struct Backup {
+    doc: UserDoc,
+    log: Vec<LoggedOp>,
+    script_len: usize,
+}
+
 /// The user's server and the replica device under test.
 pub struct Sim {
     name: String,
@@ -347,6 +354,31 @@ impl Sim {
             position_ms,
         });
         self.lease_changed(&before)
+    }
+
+    /// A backup of the server's state now.
+    pub fn backup(&self) -> Backup {
+        Backup {
+            doc: self.doc.clone(),
+            log: self.log.clone(),
+            script_len: self.script.len(),
+        }
+    }
+
+    /// The server is restored from `backup` (every device offline): what
+    /// happened since is lost, also acknowledged ops of the replica. A real
+    /// node that never saw those events is in the same state, so the script
+    /// is cut back too.
+    pub fn restore(&mut self, backup: Backup) -> Result<(), GenError> {
+        if !self.online.is_empty() {
+            return Err(self.fail("restore with devices online"));
+        }
+        let lost = self.doc.vv().get(&self.me) - backup.doc.vv().get(&self.me);
+        self.dropped += lost;
+        self.doc = backup.doc;
+        self.log = backup.log;
+        self.script.truncate(backup.script_len);
+        Ok(())
     }
 
     /// The vector, after checking that the replica agrees with the server.
