@@ -109,7 +109,10 @@ fn fan_out(c: &mut Criterion) {
             .await
             .expect("store");
         let cfg = ActorConfig {
-            rate_limit_events: 100_000_000,
+            sync: baton_actors::SyncConfig {
+                rate_limit_events: 100_000_000,
+                ..ActorConfig::default().sync
+            },
             ..ActorConfig::default()
         };
         let hub = Hub::start(store, cfg, 100).await.expect("hub");

@@ -6,29 +6,18 @@ use std::time::Duration;
 
 mod device;
 
+pub use baton_sync::SyncConfig;
 pub use device::DeviceLimits;
 
 /// Settings for user and device actors.
 #[derive(Debug, Clone)]
 pub struct ActorConfig {
-    /// A user actor with no connected device is passivated after this long.
-    pub idle_passivate: Duration,
+    /// The per-user sync rules (snapshots, retention, rate limit, registry).
+    pub sync: SyncConfig,
     /// At most this many user actors live at once; least recently used idle ones are passivated first.
     pub max_live_users: usize,
-    /// Devices not seen for this long are retired from the user's metadata.
-    pub retire_devices_after: Duration,
-    /// Take a snapshot after this many ops since the last one.
-    pub snapshot_every_ops: u64,
-    /// Keep at least this many ops in the delta log (and in memory) for resuming devices.
-    pub log_retention_ops: u64,
     /// Frames queued for one device before it is disconnected as a slow consumer.
     pub outbound_queue: usize,
-    /// Ops per user allowed per `rate_limit_window`.
-    pub rate_limit_events: u32,
-    /// The rate-limit window.
-    pub rate_limit_window: Duration,
-    /// Playback timestamps further than this in the future are rejected.
-    pub max_clock_skew: Duration,
     /// How often devices are asked to heartbeat (announced in `welcome`).
     pub heartbeat_interval: Duration,
     /// A device with no heartbeat for this long is offline and its socket closed.
@@ -47,14 +36,10 @@ pub struct ActorConfig {
     pub token_leeway: Duration,
     /// Field lengths, per-device rate limits and outbound byte budgets.
     pub device: DeviceLimits,
-    /// Snapshot frames carry at most this many bytes of snapshot text each.
-    pub snapshot_chunk_bytes: usize,
     /// Unacknowledged ops one device may have in flight.
     pub max_inflight_ops: usize,
     /// Largest frame accepted (announced in `welcome`; enforced by the transport).
     pub max_message_bytes: usize,
-    /// Most devices one user may register.
-    pub max_devices_per_user: usize,
     /// How long a REST read or a device registration waits for a user actor.
     pub call_timeout: Duration,
     /// This node's name, recorded with ownership claims.
@@ -72,15 +57,9 @@ pub struct ActorConfig {
 impl Default for ActorConfig {
     fn default() -> Self {
         Self {
-            idle_passivate: Duration::from_secs(60),
+            sync: SyncConfig::default(),
             max_live_users: 100_000,
-            retire_devices_after: Duration::from_secs(90 * 24 * 3600),
-            snapshot_every_ops: 200,
-            log_retention_ops: 1000,
             outbound_queue: 256,
-            rate_limit_events: 100,
-            rate_limit_window: Duration::from_secs(60),
-            max_clock_skew: Duration::from_secs(5),
             heartbeat_interval: Duration::from_secs(10),
             heartbeat_timeout: Duration::from_secs(300),
             ping_interval: Duration::from_secs(30),
@@ -89,10 +68,8 @@ impl Default for ActorConfig {
             close_timeout: Duration::from_secs(5),
             token_leeway: Duration::from_secs(30),
             device: DeviceLimits::default(),
-            snapshot_chunk_bytes: 32 * 1024,
             max_inflight_ops: 64,
             max_message_bytes: 64 * 1024,
-            max_devices_per_user: 32,
             call_timeout: Duration::from_secs(5),
             node_id: "node-1".to_owned(),
             claim_ownership: false,
@@ -108,8 +85,8 @@ impl ActorConfig {
         let d = &self.device;
         crate::protocol::Limits {
             max_message_bytes: self.max_message_bytes,
-            rate_limit_events: self.rate_limit_events,
-            rate_limit_window_secs: self.rate_limit_window.as_secs(),
+            rate_limit_events: self.sync.rate_limit_events,
+            rate_limit_window_secs: self.sync.rate_limit_window.as_secs(),
             max_inflight_ops: self.max_inflight_ops,
             heartbeat_interval_secs: self.heartbeat_interval.as_secs(),
             heartbeat_timeout_secs: self.heartbeat_timeout.as_secs(),

@@ -14,8 +14,6 @@ mod bounds;
 mod frames;
 mod rates;
 mod session;
-mod socket;
 
 pub(crate) use frames::count_error;
-pub use session::{run_session, DeviceIdentity};
-pub use socket::{BoxSink, BoxStream, SocketError, WireIn, WireOut};
+pub use session::run_session;

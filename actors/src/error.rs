@@ -27,9 +27,20 @@ pub enum ActorError {
     /// The vector store failed (personalization); no user state was changed.
     #[error("vectors: {0}")]
     Vectors(#[from] baton_personalization::PersonalizationError),
+    /// Shared state (Redis) failed where it may not fall back (erasure); retry.
+    #[error("shared state: {0}")]
+    Shared(#[from] crate::shared::SharedError),
     /// The node is draining or at its limit; retry elsewhere or later.
     #[error("node not accepting: {0}")]
     Refused(&'static str),
+}
+
+impl From<baton_sync::SyncError> for ActorError {
+    fn from(err: baton_sync::SyncError) -> Self {
+        match err {
+            baton_sync::SyncError::Corrupt { user, detail } => ActorError::Corrupt { user, detail },
+        }
+    }
 }
 
 impl ActorError {
@@ -49,7 +60,7 @@ impl ActorError {
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
-            Self::Unavailable(_) | Self::Timeout | Self::Refused(_)
+            Self::Unavailable(_) | Self::Timeout | Self::Refused(_) | Self::Shared(_)
         ) || matches!(self, Self::Store(e) if e.is_unavailable())
             || matches!(self, Self::Vectors(e) if e.is_unavailable())
     }

@@ -11,6 +11,7 @@
 //! read from stale state (its appends are fenced by the store as well).
 
 mod admission;
+mod erase;
 mod moves;
 mod recommend;
 mod supervisor;
@@ -27,14 +28,16 @@ use ractor::{Actor, ActorRef, ActorStatus};
 use tokio::sync::{watch, OnceCell};
 
 pub use admission::ConnPermit;
+pub use erase::ErasureReport;
 pub use recommend::{RecommendationView, RecommendedItem};
 use supervisor::{HubSupervisor, SupMsg};
 
+use crate::clock::Clock;
 use crate::config::ActorConfig;
-use crate::device::DeviceIdentity;
 use crate::error::ActorError;
 use crate::link::DeviceLink;
 use crate::placement::{Placement, Route, SingleNode, WarmState};
+use crate::protocol::DeviceIdentity;
 use crate::protocol::{DeviceHello, ErrorFrame};
 use crate::shared::Shared;
 use crate::user::{UserActor, UserArgs, UserMsg, UserStats, UserView};
@@ -48,7 +51,10 @@ pub struct Hub {
 pub(crate) struct HubInner {
     cfg: Arc<ActorConfig>,
     store: Store,
-    clock: Arc<uhlc::HLC>,
+    clock: Clock,
+    /// The per-user rules and the limits `welcome` announces, shared by every user actor.
+    sync: Arc<baton_sync::SyncConfig>,
+    limits: Arc<crate::protocol::Limits>,
     users: Mutex<HashMap<String, Slot>>,
     supervisor: ActorRef<SupMsg>,
     draining: AtomicBool,
@@ -67,6 +73,8 @@ pub(crate) struct HubInner {
     warm: Mutex<HashMap<String, (Instant, WarmState)>>,
     /// Users this node is handing over right now (waiters watch it).
     moving: watch::Sender<std::collections::HashSet<String>>,
+    /// Users being erased right now: their activation is refused meanwhile.
+    erasing: Mutex<std::collections::HashSet<String>>,
     /// Sees every fanned-out delta and control event (the PubNub bridge); none by default.
     observer: std::sync::RwLock<Option<Arc<dyn crate::observer::FanoutObserver>>>,
 }
@@ -105,13 +113,13 @@ impl Hub {
         let (supervisor, _) = Actor::spawn(None, HubSupervisor, ())
             .await
             .map_err(|e| ActorError::Unavailable(e.to_string()))?;
-        let clock = uhlc::HLCBuilder::new()
-            .with_max_delta(cfg.max_clock_skew)
-            .build();
+        let clock = Clock::new(cfg.sync.max_clock_skew);
         let inner = Arc::new(HubInner {
+            sync: Arc::new(cfg.sync.clone()),
+            limits: Arc::new(cfg.limits()),
             cfg: Arc::new(cfg),
             store,
-            clock: Arc::new(clock),
+            clock,
             users: Mutex::new(HashMap::new()),
             supervisor,
             draining: AtomicBool::new(false),
@@ -125,6 +133,7 @@ impl Hub {
             placement: std::sync::RwLock::new(Arc::new(SingleNode)),
             warm: Mutex::new(HashMap::new()),
             moving: watch::channel(std::collections::HashSet::new()).0,
+            erasing: Mutex::new(std::collections::HashSet::new()),
             observer: std::sync::RwLock::new(None),
         });
         let _ = inner
@@ -219,6 +228,9 @@ impl Hub {
             metrics::counter!("baton_cluster_not_owner_total").increment(1);
             return Err(ActorError::Refused("moving"));
         }
+        if self.is_erasing(user) {
+            return Err(ActorError::Refused("erasing"));
+        }
         for _ in 0..3 {
             let slot = self.slot(user);
             slot.last_used_ms.store(
@@ -276,9 +288,10 @@ impl Hub {
             0
         };
         let actor = UserActor {
-            cfg: self.inner.cfg.clone(),
             store: self.inner.store.clone(),
             clock: self.inner.clock.clone(),
+            sync: self.inner.sync.clone(),
+            limits: self.inner.limits.clone(),
             shared: self.inner.shared.clone(),
             vectors: self.vectors(),
             observer: self
@@ -434,7 +447,7 @@ impl HubInner {
 /// How often user actors get a housekeeping tick: a quarter of the idle
 /// passivation time, between 50 ms and 5 s.
 fn tick_period(cfg: &ActorConfig) -> Duration {
-    (cfg.idle_passivate / 4).clamp(Duration::from_millis(50), Duration::from_secs(5))
+    (cfg.sync.idle_passivate / 4).clamp(Duration::from_millis(50), Duration::from_secs(5))
 }
 
 /// The frame a device gets; the detail goes to the log only.

@@ -2,16 +2,16 @@
 //!
 //! The actor layer of Baton, on `ractor` (user actors) and tokio (device sessions). It owns:
 //!
-//! - the **user actor** ([`user`]): one live activation per user, holding the
-//!   user's [`UserDoc`](baton_crdt::UserDoc). It merges device ops, persists
-//!   them through the store (acks only after commit), fans deltas out to the
-//!   user's other devices, and keeps device registry, presence and the
-//!   active-player lease;
+//! - the **user actor** ([`user`]): one live activation per user, the shell of
+//!   the user's sans-IO state machine ([`baton_sync::UserSync`], which owns the
+//!   sync rules): it loads the user, feeds the machine inputs with the node's
+//!   [`Clock`], and carries out its effects (store appends and snapshots, frames
+//!   to devices, observer calls, replies);
 //! - the **device actor** ([`device`]): one session task per connection,
 //!   owning the socket, a bounded outbound queue, pings and heartbeats;
 //! - the **hub** ([`Hub`]): activation on demand, supervision, passivation,
 //!   the live-actor cap, admission control and closing revoked tokens' sockets;
-//! - the **device protocol** types ([`protocol`]), version 1;
+//! - re-exports the **device protocol** crate as [`protocol`] (`baton-protocol`);
 //! - the **shared state** between nodes ([`shared`]): revocations, rate
 //!   limits, presence, in Redis or in-process;
 //! - the hooks a cluster plugs into ([`placement`]): which node owns a user
@@ -20,13 +20,14 @@
 //!   [`WarmState`] ([`Hub::accept_warm`]); membership itself is `baton-cluster`'s.
 //!
 //! How an op flows: the device's session parses an `op` frame and casts it to
-//! the user actor, which rate-limits it, applies it to the document
-//! (`UserDoc::apply`: sans-IO, may refuse it), and queues it in its commit
-//! pipeline. One batch per user is in flight to the store's group committer;
-//! when it is durable the actor pushes `ack` to the sender and the encoded
-//! `delta` (encoded once) to every other connected device's queue. A device
-//! that reads too slowly is closed with 4008 rather than buffered without
-//! bound.
+//! the user actor; the actor turns it into an input of its
+//! [`UserSync`](baton_sync::UserSync) state machine (which rate-limits,
+//! applies it to the document and queues its record) and carries out the
+//! effects it returns: an append to the store (one batch per user in flight;
+//! the store's group committer batches across users), and once that commit
+//! comes back, the `ack` to the sender and the delta (encoded once) to every
+//! other connected device's bounded queue. A device that reads too slowly is
+//! closed with 4008 rather than buffered without bound.
 //!
 //! Runtime semantics relied on (ractor): messages to one actor are handled one
 //! at a time in send order; `stop` takes effect after the current message and
@@ -34,6 +35,7 @@
 //! its children. Ractor's `cluster` feature is off: messages are plain Rust
 //! values.
 
+pub mod clock;
 pub mod config;
 pub mod device;
 pub mod error;
@@ -41,13 +43,16 @@ pub mod hub;
 pub mod link;
 pub mod observer;
 pub mod placement;
-pub mod protocol;
 pub mod shared;
 pub mod user;
-pub mod wire;
 
-pub use config::{ActorConfig, DeviceLimits};
-pub use device::{run_session, BoxSink, BoxStream, DeviceIdentity, SocketError, WireIn, WireOut};
+pub use baton_protocol as protocol;
+pub use baton_protocol::wire;
+
+pub use baton_protocol::{BoxSink, BoxStream, DeviceIdentity, SocketError, WireIn, WireOut};
+pub use clock::Clock;
+pub use config::{ActorConfig, DeviceLimits, SyncConfig};
+pub use device::run_session;
 pub use error::ActorError;
 pub use hub::{ConnPermit, Hub};
 pub use link::DeviceLink;

@@ -6,23 +6,7 @@
 
 use baton_crdt::LoggedOp;
 
-use crate::protocol::{LeaseView, PresenceEntry, ServerFrame};
-
-/// Something a user actor sent to the user's devices other than a delta.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ControlEvent {
-    /// The active-player lease moved (after a committed playback op or a handoff).
-    Lease(LeaseView),
-    /// A handoff was delivered: `target` got this `playback_control` frame.
-    Handoff {
-        /// The device that now plays.
-        target: String,
-        /// The `playback_control` frame sent to it.
-        frame: ServerFrame,
-    },
-    /// Presence of every registered device changed.
-    Presence(Vec<PresenceEntry>),
-}
+pub use baton_sync::ControlEvent;
 
 /// Receives every committed op and every control event of every user of this node.
 pub trait FanoutObserver: Send + Sync + 'static {

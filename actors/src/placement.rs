@@ -51,21 +51,4 @@ impl Placement for SingleNode {
     }
 }
 
-/// A user's live state handed over from its previous owner: the snapshot
-/// bytes ([`baton_crdt::UserDoc::to_snapshot_bytes`]) at log `version`, and
-/// the delta tail its devices resume from (the catch-up window), so that a
-/// device reconnecting to the new owner still resumes with deltas.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct WarmState {
-    /// The user.
-    pub user: String,
-    /// The last log version folded into `snapshot`.
-    pub version: u64,
-    /// The document snapshot.
-    #[serde(skip)]
-    pub snapshot: Vec<u8>,
-    /// The recent committed ops, oldest first (at most `log-retention-ops`).
-    pub window: Vec<baton_crdt::LoggedOp>,
-    /// The version vector just before the first op of `window`.
-    pub window_base: baton_crdt::VersionVector,
-}
+pub use baton_sync::WarmState;

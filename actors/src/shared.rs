@@ -1,5 +1,5 @@
-//! State shared between nodes and short-lived: token revocations, per-user
-//! rate limits and presence. With a Redis URL configured it lives in Redis;
+//! State shared between nodes and short-lived: token revocations and
+//! presence. With a Redis URL configured it lives in Redis;
 //! otherwise in-process (one node).
 //!
 //! ## When Redis is down (the policy)
@@ -8,8 +8,11 @@
 //! |---|---|---|
 //! | revocation check | **fails open** for tokens this node has not seen revoked; tokens whose revocation this node already received stay refused (a local copy of every revocation is kept until the token expires) | refusing every token would turn a cache outage into a full outage; revoked tokens are rare and expire within the hour |
 //! | revoking a token | **fails closed**: the admin call returns 503 and nothing is promised | an operator must know the revocation did not reach every node |
-//! | rate limit | falls back to the per-user limit on this node | a device keeps syncing; the limit stays enforced per node |
 //! | presence publishing | skipped (counted in `baton_shared_errors_total`) | presence is soft state, re-published on the next change |
+//!
+//! The per-user op rate limit is not shared: one node owns a user (its ops
+//! reach that node's user actor, forwarded in a cluster), and the owner keeps
+//! the limit in the user's state machine with no round trip per op.
 //!
 //! Every fallback is counted in `baton_shared_errors_total{op}`.
 
@@ -134,25 +137,6 @@ impl Shared {
         self.inner.events.subscribe()
     }
 
-    /// Take one op from `user`'s shared limit of `limit` per `window`.
-    /// `None` when there is no shared limiter (local backend, or Redis is
-    /// down): the caller applies its own per-node bucket.
-    pub async fn rate_take(
-        &self,
-        user: &str,
-        limit: u32,
-        window: Duration,
-    ) -> Option<Result<(), Duration>> {
-        let redis = self.inner.redis.as_ref()?;
-        match redis.rate_take(user, limit, window).await {
-            Ok(decision) => Some(decision),
-            Err(_) => {
-                count_error("rate_take");
-                None
-            }
-        }
-    }
-
     /// Publish a user's presence for every node (best effort, in the background).
     pub fn publish_presence(&self, user: &str, entries: Vec<PresenceEntry>) {
         match &self.inner.redis {
@@ -170,6 +154,20 @@ impl Shared {
                     p.insert(user.to_owned(), entries);
                 }
             }
+        }
+    }
+
+    /// Remove everything shared state holds for `user` (erasure): its Redis
+    /// keys (`baton:presence:{user}`, and `baton:rate:{user}` of earlier releases) or its in-process
+    /// presence. Unlike the soft-state calls, a Redis failure is an error here:
+    /// the caller must not report an erasure that left data behind.
+    pub async fn forget_user(&self, user: &str) -> Result<(), SharedError> {
+        if let Ok(mut p) = self.inner.presence.lock() {
+            p.remove(user);
+        }
+        match &self.inner.redis {
+            Some(redis) => redis.forget_user(user).await.map(|_| ()),
+            None => Ok(()),
         }
     }
 

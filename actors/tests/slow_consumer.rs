@@ -239,10 +239,13 @@ async fn close_reaches_the_peer_once_it_reads(s: &mut Setup) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_device_is_closed_with_4008_and_others_continue() {
     let (mut s, _dir) = setup(ActorConfig {
+        sync: baton_actors::SyncConfig {
+            rate_limit_events: 10_000,
+            ..ActorConfig::default().sync
+        },
         outbound_queue: 16,
         max_inflight_ops: 8,
         write_timeout: Duration::from_secs(30),
-        rate_limit_events: 10_000,
         ..ActorConfig::default()
     })
     .await;
@@ -272,9 +275,12 @@ async fn a_stalled_device_is_closed_with_4008_and_others_continue() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_timeout_is_a_4008_close_not_a_silent_drop() {
     let (mut s, _dir) = setup(ActorConfig {
+        sync: baton_actors::SyncConfig {
+            rate_limit_events: 10_000,
+            ..ActorConfig::default().sync
+        },
         write_timeout: Duration::from_millis(200),
         close_timeout: Duration::from_secs(30),
-        rate_limit_events: 10_000,
         ..ActorConfig::default()
     })
     .await;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use baton_actors::protocol::ErrorFrame;
 use baton_actors::{DeviceIdentity, Hub};
-use baton_transport::auth::Verifier;
+use baton_auth::Verifier;
 use futures_util::StreamExt;
 use pubnub::subscribe::{Message, Update};
 use serde_json::Value;

@@ -41,7 +41,7 @@ pub mod sessions;
 use std::sync::Arc;
 
 use baton_actors::Hub;
-use baton_transport::auth::Verifier;
+use baton_auth::Verifier;
 use tokio::task::JoinHandle;
 
 pub use channels::Channels;

@@ -49,6 +49,16 @@ impl View {
         self.members.iter().filter(|m| m.ready && !m.draining)
     }
 
+    /// Members of `self` missing from `next` that were not draining: nodes
+    /// that died or were cut off, whose users the survivors take over.
+    fn failed_in(&self, next: &View) -> u64 {
+        let gone = self
+            .members
+            .iter()
+            .filter(|m| !m.draining && !next.members.iter().any(|n| n.id == m.id));
+        gone.count() as u64
+    }
+
     fn from_states(states: &BTreeMap<ChitchatId, NodeState>) -> View {
         // A restarted node appears with a new generation; keep the newest.
         let mut newest: BTreeMap<&str, (u64, Member)> = BTreeMap::new();
@@ -130,6 +140,10 @@ impl Membership {
                         "membership changed"
                     );
                     metrics::gauge!("baton_cluster_members").set(next.members.len() as f64);
+                    let failed = current.failed_in(&next);
+                    if failed > 0 {
+                        metrics::counter!("baton_cluster_failovers_total").increment(failed);
+                    }
                     *current = Arc::clone(&next);
                     true
                 });
@@ -188,5 +202,34 @@ impl Membership {
     pub async fn leave(self) {
         self.watcher.abort();
         let _ = self.handle.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Member, View};
+
+    fn view(members: &[(&str, bool)]) -> View {
+        View {
+            members: members
+                .iter()
+                .map(|&(id, draining)| Member {
+                    id: id.into(),
+                    api: "127.0.0.1:1".into(),
+                    draining,
+                    ready: true,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn only_members_gone_without_draining_count_as_failovers() {
+        let before = view(&[("a", false), ("b", true), ("c", false), ("d", false)]);
+        // b drained and left, c vanished, d still there, e joined.
+        let after = view(&[("a", false), ("d", false), ("e", false)]);
+        assert_eq!(before.failed_in(&after), 1);
+        assert_eq!(after.failed_in(&after), 0);
+        assert_eq!(after.failed_in(&before), 1, "e, seen from before");
     }
 }

@@ -7,7 +7,7 @@
 //! `s(e) = <u, e>`. At `B = 0` the adapter is exactly `q`.
 //!
 //! Training: for each `(interaction, e)` with label `y` and weight `w`
-//! ([`InteractionKind::label`]), the loss is `w · BCE(sigmoid(<u, e>), y)`.
+//! ([`Label::label`](crate::Label::label)), the loss is `w · BCE(sigmoid(<u, e>), y)`.
 //! With `g = w · (sigmoid(<u,e>) - y) · e` (the gradient in `u`) and
 //! `h = A·q`: `dL/dB = s · g · hᵀ` and `dL/dA = s · (Bᵀ g) · qᵀ` (`s =
 //! alpha/r`). `q` moves by the weighted running mean before the SGD passes,
@@ -17,7 +17,7 @@ mod codec;
 
 use crate::math::{dot, sigmoid};
 use crate::rng::SplitMix64;
-use crate::{Interaction, PersonalizationError};
+use crate::{Interaction, Label, PersonalizationError};
 
 /// LoRA rank.
 pub const RANK: usize = 8;

@@ -2,23 +2,18 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What the user did with an item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InteractionKind {
-    /// Started playing.
-    Play,
-    /// Watched to the end.
-    Complete,
-    /// Explicit thumbs-up.
-    Like,
-    /// Explicit thumbs-down.
-    Dislike,
-    /// Skipped it (scrolled past after a preview, or stopped at once).
-    Skip,
+pub use baton_protocol::InteractionKind;
+
+/// The training meaning of an [`InteractionKind`] (the kind itself is a
+/// protocol type: devices send it in `interaction` frames).
+pub trait Label {
+    /// The logistic-loss label and the example weight (see the impl).
+    fn label(self) -> (f32, f32);
+    /// Whether the kind is a positive signal.
+    fn is_positive(&self) -> bool;
 }
 
-impl InteractionKind {
+impl Label for InteractionKind {
     /// The logistic-loss label (`1.0` positive, `0.0` negative) and the
     /// example weight:
     ///
@@ -32,7 +27,7 @@ impl InteractionKind {
     ///
     /// Positive kinds also move the base preference vector `q` (weighted mean
     /// of their embeddings); negative kinds act only through the LoRA factors.
-    pub fn label(self) -> (f32, f32) {
+    fn label(self) -> (f32, f32) {
         match self {
             Self::Like | Self::Complete => (1.0, 1.0),
             Self::Play => (1.0, 0.5),
@@ -42,7 +37,7 @@ impl InteractionKind {
     }
 
     /// Whether the kind is a positive signal.
-    pub fn is_positive(self) -> bool {
+    fn is_positive(&self) -> bool {
         self.label().0 > 0.5
     }
 }

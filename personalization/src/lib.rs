@@ -47,7 +47,7 @@ pub use catalog::{
     import_catalog, parse_catalog, read_catalog, valid_content_id, Catalog, CatalogItem,
 };
 pub use error::PersonalizationError;
-pub use interaction::{Interaction, InteractionKind};
+pub use interaction::{Interaction, InteractionKind, Label};
 pub use memory::InProcessIndex;
 pub use qdrant::QdrantStore;
 pub use recommend::recommend;

@@ -148,6 +148,31 @@ impl InProcessIndex {
         Ok(())
     }
 
+    fn delete_sync(&self, name: &str, ids: &[String]) -> Result<(), PersonalizationError> {
+        let mut map = self.write();
+        let c = map
+            .get_mut(name)
+            .ok_or_else(|| PersonalizationError::UnknownCollection(name.to_owned()))?;
+        for id in ids {
+            let Some(p) = c.positions.remove(id) else {
+                continue;
+            };
+            // Move the last row into the hole.
+            let last = c.ids.len() - 1;
+            if p != last {
+                c.ids.swap(p, last);
+                c.meta.swap(p, last);
+                let (head, tail) = c.data.split_at_mut(last * c.dim);
+                head[p * c.dim..(p + 1) * c.dim].copy_from_slice(&tail[..c.dim]);
+                c.positions.insert(c.ids[p].clone(), p);
+            }
+            c.ids.truncate(last);
+            c.meta.truncate(last);
+            c.data.truncate(last * c.dim);
+        }
+        Ok(())
+    }
+
     fn get_sync(
         &self,
         name: &str,
@@ -198,6 +223,14 @@ impl VectorStore for InProcessIndex {
         items: Vec<VectorItem>,
     ) -> BoxFuture<'a, Result<(), PersonalizationError>> {
         Box::pin(async move { self.upsert_sync(collection, items) })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        collection: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<(), PersonalizationError>> {
+        Box::pin(async move { self.delete_sync(collection, ids) })
     }
 
     fn search<'a>(

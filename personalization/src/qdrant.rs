@@ -9,8 +9,9 @@
 use futures_util::future::BoxFuture;
 use qdrant_client::qdrant::value::Kind;
 use qdrant_client::qdrant::{
-    Condition, CreateCollectionBuilder, Distance, Filter as QFilter, GetPointsBuilder, PointId,
-    PointStruct, SearchPointsBuilder, UpsertPointsBuilder, Value, VectorParamsBuilder,
+    Condition, CreateCollectionBuilder, DeletePointsBuilder, Distance, Filter as QFilter,
+    GetPointsBuilder, PointId, PointStruct, PointsIdsList, SearchPointsBuilder,
+    UpsertPointsBuilder, Value, VectorParamsBuilder,
 };
 use qdrant_client::{Payload, Qdrant};
 
@@ -150,6 +151,22 @@ impl QdrantStore {
             .collect())
     }
 
+    async fn remove(&self, name: &str, ids: &[String]) -> Result<(), PersonalizationError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<PointId> = ids.iter().map(|id| point_id(id)).collect();
+        self.client
+            .delete_points(
+                DeletePointsBuilder::new(name)
+                    .points(PointsIdsList { ids })
+                    .wait(true),
+            )
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
     async fn fetch(
         &self,
         name: &str,
@@ -230,5 +247,13 @@ impl VectorStore for QdrantStore {
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<VectorItem>, PersonalizationError>> {
         Box::pin(self.fetch(collection, ids))
+    }
+
+    fn delete<'a>(
+        &'a self,
+        collection: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<(), PersonalizationError>> {
+        Box::pin(self.remove(collection, ids))
     }
 }

@@ -51,7 +51,8 @@ pub struct Filter {
 /// `ensure_collection` is idempotent for the same dimension and an error for
 /// another; `upsert` replaces items by id; `search` returns at most `limit`
 /// hits by descending dot product, never an excluded id; `get` returns the
-/// items found, in the order asked, skipping unknown ids.
+/// items found, in the order asked, skipping unknown ids; `delete` removes
+/// items by id and ignores unknown ones.
 pub trait VectorStore: Send + Sync {
     /// Create the collection if missing.
     fn ensure_collection<'a>(
@@ -82,4 +83,12 @@ pub trait VectorStore: Send + Sync {
         collection: &'a str,
         ids: &'a [String],
     ) -> BoxFuture<'a, Result<Vec<VectorItem>, PersonalizationError>>;
+
+    /// Remove the items with these ids (unknown ids are ignored; a user's
+    /// erasure removes its preference vector this way).
+    fn delete<'a>(
+        &'a self,
+        collection: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<(), PersonalizationError>>;
 }

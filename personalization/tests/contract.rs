@@ -88,6 +88,29 @@ async fn suite(store: &dyn VectorStore, prefix: &str) {
         .map(|h| h.is_empty())
         .unwrap_or(true));
     assert!(store.get(&col, &[]).await.expect("get").is_empty());
+
+    // Delete: gone from get and search, unknown ids ignored, the others intact.
+    store
+        .delete(&col, &["a".into(), "nope".into()])
+        .await
+        .expect("delete");
+    store
+        .delete(&col, &["a".into()])
+        .await
+        .expect("delete again");
+    let got = store
+        .get(&col, &["a".into(), "b".into(), "c".into(), "d".into()])
+        .await
+        .expect("get");
+    let ids: Vec<&str> = got.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, ["b", "c", "d"]);
+    assert_eq!(got[2].vector, vec![2.0, 0.0, 0.0], "d's row moved intact");
+    let hits = store
+        .search(&col, &[1.0, 0.0, 0.0], 10, &Filter::default())
+        .await
+        .expect("search");
+    assert!(hits.iter().all(|h| h.id != "a"), "{hits:?}");
+    assert_eq!(hits.len(), 3);
 }
 
 #[tokio::test]

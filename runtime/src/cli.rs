@@ -1,4 +1,4 @@
-//! The command line: `baton [--config FILE] <serve | token ...>`.
+//! The command line: `baton [--config FILE] <serve | token | import-catalog | user | backup | check-config ...>`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,6 +28,49 @@ pub enum Command {
     /// Import a content catalog (JSONL: id, title, genres, embedding per line):
     /// into Qdrant with `personalization.backend = "qdrant"`, else validate and report.
     ImportCatalog(ImportCatalogArgs),
+    /// A user's data rights through a node: `export` prints everything Baton holds for
+    /// the user (JSON); `erase` deletes it from every store and closes the user's sockets.
+    User(UserArgs),
+    /// Back the SQLite store up to a file while the node serves (Postgres: pg_dump).
+    Backup(BackupArgs),
+    /// Validate the configuration (file and environment) and print the effective
+    /// settings with secrets masked; exit status 1 on an invalid value.
+    CheckConfig,
+}
+
+/// Arguments of `baton backup`.
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// The backup file to write (must not exist).
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+}
+
+/// What `baton user` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UserAction {
+    /// `GET /v1/users/{user}/export`.
+    Export,
+    /// `DELETE /v1/users/{user}` (`admin:erase`).
+    Erase,
+}
+
+/// Arguments of `baton user`.
+#[derive(Debug, Clone, Args)]
+pub struct UserArgs {
+    /// `export` or `erase`.
+    #[arg(value_enum)]
+    pub action: UserAction,
+    /// The user.
+    #[arg(long)]
+    pub user: String,
+    /// The node's base URL. Default: `http://` + this configuration's `listen`.
+    #[arg(long, value_name = "URL")]
+    pub node: Option<String>,
+    /// A bearer token with `admin:erase` (or `service:read` for export). Default: one
+    /// minted with the development key.
+    #[arg(long, env = "BATON_ADMIN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 /// Arguments of `baton import-catalog`.

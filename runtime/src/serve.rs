@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use baton_actors::{ActorConfig, Hub, Shared};
+use baton_actors::{ActorConfig, Hub, Shared, SyncConfig};
 use baton_store::{Store, StoreConfig, StoreOptions};
 use baton_transport::auth::Verifier;
 use baton_transport::{AppState, TransportConfig};
@@ -161,22 +161,24 @@ fn cluster_config(cfg: &Config) -> anyhow::Result<Option<baton_cluster::ClusterC
 fn actor_config(cfg: &Config) -> ActorConfig {
     let (l, s, a) = (&cfg.limits, &cfg.sessions, &cfg.actors);
     ActorConfig {
-        idle_passivate: Duration::from_secs(a.idle_passivate_secs),
+        sync: SyncConfig {
+            idle_passivate: Duration::from_secs(a.idle_passivate_secs),
+            retire_devices_after: Duration::from_secs(a.retire_devices_after_days * 24 * 3600),
+            snapshot_every_ops: a.snapshot_every_ops,
+            log_retention_ops: a.log_retention_ops,
+            rate_limit_events: l.rate_limit_events,
+            rate_limit_window: Duration::from_secs(l.rate_limit_window_secs),
+            max_clock_skew: Duration::from_millis(l.max_clock_skew_ms),
+            snapshot_chunk_bytes: l.snapshot_chunk_bytes,
+            max_devices_per_user: l.max_devices_per_user,
+        },
         max_live_users: a.max_live_users,
-        retire_devices_after: Duration::from_secs(a.retire_devices_after_days * 24 * 3600),
-        snapshot_every_ops: a.snapshot_every_ops,
-        log_retention_ops: a.log_retention_ops,
         outbound_queue: l.outbound_queue,
-        rate_limit_events: l.rate_limit_events,
-        rate_limit_window: Duration::from_secs(l.rate_limit_window_secs),
-        max_clock_skew: Duration::from_millis(l.max_clock_skew_ms),
         heartbeat_timeout: Duration::from_secs(s.heartbeat_timeout_secs),
         ping_interval: Duration::from_secs(s.ping_interval_secs),
         pong_timeout: Duration::from_secs(s.pong_timeout_secs),
-        snapshot_chunk_bytes: l.snapshot_chunk_bytes,
         max_inflight_ops: l.max_inflight_ops,
         max_message_bytes: l.max_message_bytes,
-        max_devices_per_user: l.max_devices_per_user,
         write_timeout: Duration::from_secs(s.write_timeout_secs),
         close_timeout: Duration::from_secs(s.close_timeout_secs),
         token_leeway: Duration::from_secs(cfg.auth.leeway_secs),

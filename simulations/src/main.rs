@@ -138,8 +138,7 @@ async fn run(a: RunArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("reading {}", key.display()))?;
             let mut nodes = Vec::new();
             for addr in &a.url {
-                let minter =
-                    baton_transport::auth::Minter::from_private_pem(&pem, "baton-dev", "baton")?;
+                let minter = baton_auth::Minter::from_private_pem(&pem, "baton-dev", "baton")?;
                 nodes.push(Arc::new(Target::external(
                     *addr,
                     minter,

@@ -188,7 +188,10 @@ fn welcome(user: &str, device: &str, version: u64, next_seq: u64) -> ServerFrame
         },
         // The node's defaults, but a relay has no op budget to speak of.
         limits: baton_actors::ActorConfig {
-            rate_limit_events: 1_000_000,
+            sync: baton_actors::SyncConfig {
+                rate_limit_events: 1_000_000,
+                ..baton_actors::ActorConfig::default().sync
+            },
             ..baton_actors::ActorConfig::default()
         }
         .limits(),

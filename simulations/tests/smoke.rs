@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use baton_actors::{ActorConfig, Hub};
+use baton_auth::{AuthConfig, KeySource, Minter, Verifier};
 use baton_simulations::scenario::{Params, Scenario};
 use baton_simulations::target::Target;
-use baton_transport::auth::{AuthConfig, KeySource, Minter, Verifier};
 use baton_transport::{AppState, TransportConfig};
 
 const KEY: &str = include_str!("../../transport/tests/fixtures/test_rsa.pem");
@@ -40,7 +40,10 @@ async fn steady_run_converges_without_errors() {
         .await
         .expect("store");
     let cfg = ActorConfig {
-        rate_limit_events: 1_000_000,
+        sync: baton_actors::SyncConfig {
+            rate_limit_events: 1_000_000,
+            ..ActorConfig::default().sync
+        },
         ..ActorConfig::default()
     };
     let hub = Hub::start(store, cfg, 10_000).await.expect("hub");

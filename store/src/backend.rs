@@ -38,6 +38,7 @@ macro_rules! with_pool {
 mod adapter;
 mod bulk;
 mod commit;
+mod erase;
 mod postgres;
 mod row;
 mod sql;
@@ -164,10 +165,10 @@ impl Backend {
             return Ok(true);
         }
         // Nothing written: either an older snapshot (ignored, fine) or a newer claim.
-        let owner: Option<(i64, String)> = with_pool!(self, pool => {
-            sqlx::query_as(sql::SELECT_OWNER).bind(user).fetch_optional(pool).await?
+        let fence: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar(sql::SELECT_FENCE).bind(user).fetch_one(pool).await?
         });
-        Ok(owner.is_none_or(|(current, _)| current <= epoch))
+        Ok(fence <= epoch)
     }
 
     pub(crate) async fn claim(

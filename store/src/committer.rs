@@ -26,6 +26,8 @@ pub(crate) enum Job {
         epoch: u64,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
+    /// Commit everything queued before this job, then answer.
+    Flush { done: oneshot::Sender<()> },
     /// Commit everything queued before this job, then stop.
     Shutdown { done: oneshot::Sender<()> },
 }
@@ -34,7 +36,7 @@ impl Job {
     fn size(&self) -> usize {
         match self {
             Job::Append { entries, .. } => entries.len(),
-            Job::Shutdown { .. } => 0,
+            Job::Flush { .. } | Job::Shutdown { .. } => 0,
         }
     }
 }
@@ -60,12 +62,20 @@ pub(crate) async fn run(
         let mut batch = Vec::new();
         let mut size = 0;
         let mut shutdown = None;
+        let mut flushed = None;
         let mut next = Some(first);
         let deadline = tokio::time::Instant::now() + opts.group_commit_max_wait;
         while let Some(job) = next.take() {
-            if let Job::Shutdown { done } = job {
-                shutdown = Some(done);
-                break;
+            match job {
+                Job::Shutdown { done } => {
+                    shutdown = Some(done);
+                    break;
+                }
+                Job::Flush { done } => {
+                    flushed = Some(done);
+                    break;
+                }
+                Job::Append { .. } => {}
             }
             size += job.size();
             batch.push(job);
@@ -79,6 +89,9 @@ pub(crate) async fn run(
             };
         }
         commit(&backend, &stats, batch).await;
+        if let Some(done) = flushed {
+            let _ = done.send(());
+        }
         if let Some(done) = shutdown {
             let _ = done.send(());
             return;

@@ -63,14 +63,20 @@ pub enum StoreError {
     #[error("schema migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 
-    /// The SQLite database's directory could not be created during `open`. Nothing written.
-    #[error("cannot create directory {path:?}: {source}")]
+    /// A file could not be written or renamed: the SQLite database's directory during
+    /// `open`, or a backup file. Nothing was written to the database.
+    #[error("{path:?}: {source}")]
     Io {
-        /// The directory that could not be created.
+        /// The directory or file.
         path: PathBuf,
         /// The underlying I/O error.
         source: std::io::Error,
     },
+
+    /// The backend cannot do this (an online backup of Postgres: use its own tools).
+    /// Nothing was written.
+    #[error("not supported by this backend: {0}")]
+    Unsupported(&'static str),
 
     /// The store was closed (or its committer stopped) before the request was handled.
     ///

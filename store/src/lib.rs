@@ -13,6 +13,15 @@
 //! SQLite runs in WAL mode with `synchronous=FULL` (a returned commit survives power
 //! loss); Postgres connections force `synchronous_commit=on`.
 //!
+//! # Backup
+//! [`Store::backup_to`] copies a live SQLite database with `VACUUM INTO` (Postgres: its
+//! own tools); see `docs/OPERATIONS.md`, "Backup and restore".
+//!
+//! # Erasure
+//! [`Store::erase_user`] deletes a user's log, snapshot, adapter and owner claim in one
+//! transaction and leaves a tombstone (`store_erasures`: time and last owner epoch) that
+//! [`Store::erased_at`] reads; see `docs/OPERATIONS.md`, "User data".
+//!
 //! # Metrics
 //! Histograms `baton_store_commit_seconds` and `baton_store_commit_batch_size`; counters
 //! `baton_store_appends_total` and `baton_store_conflicts_total` (through the `metrics`
@@ -23,9 +32,11 @@
 //! and [`sqlite_harness`], a SQLite store in a throwaway directory.
 
 mod backend;
+mod backup;
 mod committer;
 mod config;
 mod entry;
+mod erasure;
 mod error;
 mod stats;
 mod store;
@@ -38,6 +49,7 @@ pub mod sqlite_harness;
 
 pub use config::{StoreConfig, StoreOptions};
 pub use entry::{LogBounds, LogEntry, Snapshot, UserRecord};
+pub use erasure::Erased;
 pub use error::StoreError;
 pub use stats::StoreStats;
 pub use store::Store;

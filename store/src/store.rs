@@ -17,8 +17,8 @@ use crate::{
 /// and one group committer.
 #[derive(Debug, Clone)]
 pub struct Store {
-    backend: Backend,
-    jobs: mpsc::Sender<Job>,
+    pub(crate) backend: Backend,
+    pub(crate) jobs: mpsc::Sender<Job>,
     stats: Arc<StatsCounters>,
 }
 

@@ -10,12 +10,16 @@
 //! [`baton_actors::run_session`], which owns it from then on. Socket buffers
 //! and the message size cap come from [`TransportConfig`].
 
-pub mod auth;
+pub use baton_auth as auth;
+
+// A user id the edge admits is one the store accepts.
+const _: () = assert!(baton_auth::identity::MAX_USER_BYTES == baton_store::MAX_USER_LEN);
 mod conn;
 mod error;
 pub mod forward;
 mod health;
 mod internal;
+pub mod metrics_catalog;
 mod metrics_http;
 mod openapi;
 mod recommend;
@@ -23,6 +27,7 @@ mod rest;
 mod revoke;
 mod server;
 mod socket;
+pub mod user_data;
 mod ws;
 
 pub use conn::HttpLimits;

@@ -13,6 +13,7 @@ use utoipa::{Modify, OpenApi};
         crate::rest::state, crate::rest::watchlist, crate::rest::playback, crate::rest::playback_one,
         crate::rest::devices, crate::rest::preferences, crate::rest::stats, crate::revoke::revoke,
         crate::recommend::recommendations,
+        crate::user_data::export, crate::user_data::erase,
         crate::health::live, crate::health::ready, crate::health::metrics,
     ),
     modifiers(&Bearer)

@@ -64,10 +64,10 @@ enum Need {
 /// What every user read needs: the app, the user in the path, and the
 /// request's headers and query (for the token and `If-None-Match`).
 pub(crate) struct ReadCtx {
-    app: AppState,
-    user: String,
-    headers: HeaderMap,
-    query: Option<String>,
+    pub(crate) app: AppState,
+    pub(crate) user: String,
+    pub(crate) headers: HeaderMap,
+    pub(crate) query: Option<String>,
 }
 
 impl FromRequestParts<AppState> for ReadCtx {
@@ -154,6 +154,23 @@ pub(crate) async fn authenticate(
     if let Some(jti) = &principal.jti {
         if app.hub.shared().is_revoked(jti).await {
             return Err(AuthError::Revoked.into());
+        }
+    }
+    // One primary-key read per request or socket: a token issued before its
+    // user's erasure (second granularity, so one issued in the same second
+    // too) carries a replica that must not come back.
+    let erased_at_ms = app
+        .hub
+        .store()
+        .erased_at(&principal.user)
+        .await
+        .map_err(baton_actors::ActorError::from)?;
+    if let Some(erased_at_ms) = erased_at_ms {
+        if principal
+            .issued_at
+            .is_none_or(|iat| iat.saturating_mul(1000) <= erased_at_ms)
+        {
+            return Err(AuthError::UserErased.into());
         }
     }
     Ok(principal)

@@ -73,6 +73,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/admin/users/{user}/stats", get(crate::rest::stats))
         .route(
+            "/v1/users/{user}",
+            axum::routing::delete(crate::user_data::erase),
+        )
+        .route("/v1/users/{user}/export", get(crate::user_data::export))
+        .route(
             "/v1/users/{user}/recommendations",
             get(crate::recommend::recommendations),
         )
@@ -93,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/live", get(crate::health::live))
         .route("/health/ready", get(crate::health::ready))
         .route("/metrics", get(crate::health::metrics))
+        .layer(axum::middleware::from_fn(crate::metrics_http::count_requests))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req

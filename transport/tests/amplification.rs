@@ -37,9 +37,12 @@ const CEILING: u64 = 64 << 20;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handoff_flood_on_a_large_document_stays_bounded() {
     let cfg = ActorConfig {
-        // Worst case for saves: every record makes a snapshot due.
-        snapshot_every_ops: 1,
-        rate_limit_events: 100_000,
+        sync: baton_actors::SyncConfig {
+            rate_limit_events: 100_000,
+            // Worst case for saves: every record makes a snapshot due.
+            snapshot_every_ops: 1,
+            ..test_config().sync
+        },
         // The per-device handoff rate limit is one bound; this test checks the
         // other: what each handoff costs the node when it is allowed.
         device: DeviceLimits {

@@ -139,8 +139,11 @@ async fn oversized_frame_closes_with_1009_and_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn absurd_timestamp_and_rate_limit_are_refused() {
     let cfg = baton_actors::ActorConfig {
-        rate_limit_events: 4,
-        rate_limit_window: std::time::Duration::from_secs(60),
+        sync: baton_actors::SyncConfig {
+            rate_limit_events: 4,
+            rate_limit_window: std::time::Duration::from_secs(60),
+            ..test_config().sync
+        },
         ..test_config()
     };
     let server = TestServer::sqlite(cfg).await;

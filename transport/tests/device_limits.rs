@@ -119,7 +119,7 @@ async fn a_handoff_with_a_long_request_id_is_refused_and_not_applied() {
 async fn max_size_fields_on_max_devices_keep_every_socket() {
     let cfg = test_config();
     let limits = cfg.device.clone();
-    let devices = cfg.max_devices_per_user;
+    let devices = cfg.sync.max_devices_per_user;
     let server = TestServer::sqlite(cfg).await;
     // Control characters: JSON writes each as a six-byte escape.
     let name = "\u{1}".repeat(limits.max_name_bytes);

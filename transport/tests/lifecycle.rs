@@ -61,7 +61,10 @@ async fn a_second_connection_of_a_device_replaces_the_first() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_users_are_passivated_and_reactivated_from_the_store() {
     let cfg = ActorConfig {
-        idle_passivate: Duration::from_millis(200),
+        sync: baton_actors::SyncConfig {
+            idle_passivate: Duration::from_millis(200),
+            ..test_config().sync
+        },
         ..test_config()
     };
     let server = TestServer::sqlite(cfg).await;
@@ -102,9 +105,12 @@ async fn live_actor_cap_passivates_least_recently_used_idle_users() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_too_far_behind_gets_a_chunked_snapshot() {
     let cfg = ActorConfig {
-        log_retention_ops: 3,
-        snapshot_every_ops: 2,
-        snapshot_chunk_bytes: 128,
+        sync: baton_actors::SyncConfig {
+            log_retention_ops: 3,
+            snapshot_every_ops: 2,
+            snapshot_chunk_bytes: 128,
+            ..test_config().sync
+        },
         ..test_config()
     };
     let server = TestServer::sqlite(cfg).await;

@@ -20,7 +20,7 @@ use common::{test_config, TestServer};
 
 /// The schemathesis release the suite is pinned to.
 const SCHEMATHESIS: &str = "schemathesis==4.32.5";
-/// Examples per operation and phase (13 operations; about a minute on two cores).
+/// Examples per operation and phase (15 operations; about a minute on two cores).
 const MAX_EXAMPLES: u32 = 60;
 /// The run's random seed: the same cases on every run.
 const SEED: u64 = 20_251_201;
@@ -37,6 +37,7 @@ async fn openapi_document_matches_the_server() {
         &[
             Scope::ServiceRead,
             Scope::AdminRevoke,
+            Scope::AdminErase,
             Scope::ReadWatchlist,
             Scope::ReadPreferences,
         ],
@@ -46,6 +47,11 @@ async fn openapi_document_matches_the_server() {
         .arg("run")
         .arg(server.url("/openapi.json"))
         .args(["--checks", "all"])
+        // Every user id reads as a (possibly empty) state: before its first write and
+        // after `DELETE /v1/users/{user}`, which erases the user's data, not the id. So
+        // a read after the erasure answers 200 with an empty state, which
+        // `use_after_free` (ST301) takes for a deleted resource still served.
+        .args(["--exclude-checks", "use_after_free"])
         .args(["--max-examples", &MAX_EXAMPLES.to_string()])
         .args(["--seed", &SEED.to_string()])
         .args(["--header", &format!("Authorization: Bearer {token}")])

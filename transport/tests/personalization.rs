@@ -185,7 +185,10 @@ async fn likes_of_one_genre_rank_that_genre_on_top() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adapter_is_loaded_on_activation() {
     let cfg = baton_actors::ActorConfig {
-        idle_passivate: Duration::from_millis(100),
+        sync: baton_actors::SyncConfig {
+            idle_passivate: Duration::from_millis(100),
+            ..test_config().sync
+        },
         ..test_config()
     };
     let (server, _index) = node_with_catalog(cfg).await;

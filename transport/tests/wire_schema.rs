@@ -131,8 +131,11 @@ fn reassemble(frames: &[Value]) -> String {
 #[tokio::test]
 async fn every_frame_of_a_real_session_matches_the_schema() {
     let cfg = baton_actors::ActorConfig {
-        log_retention_ops: 2,
-        snapshot_chunk_bytes: 200,
+        sync: baton_actors::SyncConfig {
+            log_retention_ops: 2,
+            snapshot_chunk_bytes: 200,
+            ..test_config().sync
+        },
         ..test_config()
     };
     let server = TestServer::sqlite(cfg).await;

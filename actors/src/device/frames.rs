@@ -9,11 +9,11 @@ use ractor::ActorRef;
 
 use super::bounds;
 use super::rates::{DeviceRates, Rated, Verdict};
-use super::session::DeviceIdentity;
-use super::socket::{BoxStream, WireIn};
 use crate::config::ActorConfig;
 use crate::hub::Hub;
 use crate::link::DeviceLink;
+use crate::protocol::DeviceIdentity;
+use crate::protocol::{BoxStream, WireIn};
 use crate::protocol::{ClientFrame, CloseCode, ErrorFrame, ServerFrame, PROTOCOL_VERSION};
 use crate::user::UserMsg;
 use crate::wire::parse_client_frame;

@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use crate::config::DeviceLimits;
-use crate::user::ratelimit::TokenBucket;
+use baton_sync::TokenBucket;
 
 /// Frame kinds with a per-device rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +45,8 @@ pub(super) enum Verdict {
 
 /// One device's buckets.
 pub(super) struct DeviceRates {
+    /// The buckets count ms from here.
+    base: Instant,
     handoff: TokenBucket,
     resync: TokenBucket,
     heartbeat: TokenBucket,
@@ -54,8 +56,10 @@ pub(super) struct DeviceRates {
 
 impl DeviceRates {
     pub(super) fn new(limits: &DeviceLimits, now: Instant) -> Self {
-        let bucket = |per_minute| TokenBucket::new(per_minute, DeviceLimits::WINDOW, now);
+        let window = u64::try_from(DeviceLimits::WINDOW.as_millis()).unwrap_or(u64::MAX);
+        let bucket = |per_minute| TokenBucket::new(per_minute, window, 0);
         Self {
+            base: now,
             handoff: bucket(limits.handoffs_per_minute),
             resync: bucket(limits.resyncs_per_minute),
             heartbeat: bucket(limits.heartbeats_per_minute),
@@ -66,16 +70,18 @@ impl DeviceRates {
 
     /// Take a token for one frame of `kind` received at `now`.
     pub(super) fn admit(&mut self, kind: Rated, now: Instant) -> Verdict {
+        let ms =
+            u64::try_from(now.saturating_duration_since(self.base).as_millis()).unwrap_or(u64::MAX);
         let bucket = match kind {
             Rated::Handoff => &mut self.handoff,
             Rated::Resync => &mut self.resync,
             Rated::Heartbeat => &mut self.heartbeat,
             Rated::Interaction => &mut self.interaction,
         };
-        match bucket.take(now) {
+        match bucket.take(ms) {
             Ok(()) => Verdict::Allow,
-            Err(wait) => match self.refusals.take(now) {
-                Ok(()) => Verdict::Refuse(wait),
+            Err(wait) => match self.refusals.take(ms) {
+                Ok(()) => Verdict::Refuse(Duration::from_millis(wait)),
                 Err(_) => Verdict::Disconnect,
             },
         }

@@ -3,14 +3,13 @@
 //! - `baton:revoked:{jti}`: present while the token is revoked (expires with it);
 //! - `baton:revocations`: a stream of revocations (capped at ~10,000 entries)
 //!   that every node follows to close open sockets;
-//! - `baton:rate:{user}`: the user's GCRA theoretical arrival time, in ms;
 //! - `baton:presence:{user}`: the user's presence as JSON (10 min TTL).
 
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::streams::{StreamReadOptions, StreamReadReply};
-use redis::{AsyncCommands, Client, Script};
+use redis::{AsyncCommands, Client};
 
 use crate::protocol::PresenceEntry;
 
@@ -29,28 +28,10 @@ pub enum SharedError {
 const STREAM: &str = "baton:revocations";
 const OP_TIMEOUT: Duration = Duration::from_millis(250);
 
-/// Generic cell rate algorithm: at most `limit` ops per `window`, evenly
-/// refilled. Returns {1, 0} when allowed, {0, retry_after_ms} when not.
-const GCRA: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1])) or now
-if tat < now then tat = now end
-if tat - now > tolerance then
-  return {0, tat - now - tolerance}
-end
-local new_tat = tat + interval
-redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now + 1000)
-return {1, 0}
-";
-
 #[derive(Clone)]
 pub(super) struct RedisShared {
     client: Client,
     conn: ConnectionManager,
-    gcra: Script,
 }
 
 impl RedisShared {
@@ -61,11 +42,7 @@ impl RedisShared {
             .set_response_timeout(OP_TIMEOUT)
             .set_number_of_retries(1);
         let conn = ConnectionManager::new_with_config(client.clone(), config).await?;
-        Ok(Self {
-            client,
-            conn,
-            gcra: Script::new(GCRA),
-        })
+        Ok(Self { client, conn })
     }
 
     pub(super) async fn revoke(&self, jti: &str, expires_at: u64) -> Result<(), SharedError> {
@@ -100,30 +77,6 @@ impl RedisShared {
         Ok(conn.exists(format!("baton:revoked:{jti}")).await?)
     }
 
-    pub(super) async fn rate_take(
-        &self,
-        user: &str,
-        limit: u32,
-        window: Duration,
-    ) -> Result<Result<(), Duration>, SharedError> {
-        let window_ms = window.as_millis().max(1) as u64;
-        let interval = (window_ms / u64::from(limit.max(1))).max(1);
-        let tolerance = window_ms.saturating_sub(interval);
-        let mut conn = self.conn.clone();
-        let (allowed, retry_ms): (i64, i64) = self
-            .gcra
-            .key(format!("baton:rate:{user}"))
-            .arg(interval)
-            .arg(tolerance)
-            .invoke_async(&mut conn)
-            .await?;
-        Ok(if allowed == 1 {
-            Ok(())
-        } else {
-            Err(Duration::from_millis(retry_ms.max(1) as u64))
-        })
-    }
-
     pub(super) async fn put_presence(
         &self,
         user: &str,
@@ -134,6 +87,18 @@ impl RedisShared {
         conn.set_ex::<_, _, ()>(format!("baton:presence:{user}"), json, 600)
             .await?;
         Ok(())
+    }
+
+    /// Delete every key holding `user` (presence, and the rate-limit key earlier
+    /// releases wrote); returns
+    /// how many existed.
+    pub(super) async fn forget_user(&self, user: &str) -> Result<u64, SharedError> {
+        let mut conn = self.conn.clone();
+        let keys = [
+            format!("baton:rate:{user}"),
+            format!("baton:presence:{user}"),
+        ];
+        Ok(conn.del(&keys).await?)
     }
 
     pub(super) async fn presence(

@@ -6,9 +6,9 @@ use baton_crdt::{ContentId, Op, VersionVector};
 use baton_store::StoreError;
 use ractor::RpcReplyPort;
 
-use super::view::{UserStats, UserView};
 use crate::link::DeviceLink;
 use crate::protocol::{Activity, DeviceHello, ErrorFrame};
+use baton_sync::{UserStats, UserView};
 
 /// Messages to a user actor.
 pub enum UserMsg {
@@ -110,4 +110,7 @@ pub enum UserMsg {
     Release(RpcReplyPort<Option<crate::placement::WarmState>>),
     /// A store write found a newer owner: close devices with 4009 and stop.
     Fenced,
+    /// The user is being erased: close devices with 4010, wait for a snapshot
+    /// write in flight, answer, and stop without writing anything.
+    Erase(RpcReplyPort<()>),
 }

@@ -21,9 +21,9 @@ use ractor::ActorRef;
 
 use super::actor::{UserActor, UserState};
 use super::msg::UserMsg;
-use super::ratelimit::TokenBucket;
 use crate::device::count_error;
 use crate::protocol::{ErrorFrame, ServerFrame};
+use baton_sync::{SyncConfig, TokenBucket};
 
 /// Interactions per training step.
 pub(crate) const TRAIN_EVERY: usize = 10;
@@ -53,11 +53,15 @@ pub struct PersonalView {
 
 impl Personal {
     /// Load the stored adapter (a corrupt one is logged and replaced by a fresh one later).
+    /// `cfg`'s per-user rate limit also bounds interactions (as of `now_ms`).
     pub(crate) async fn load(
         store: &Store,
         user: &str,
-        bucket: TokenBucket,
+        cfg: &SyncConfig,
+        now_ms: u64,
     ) -> Result<Self, baton_store::StoreError> {
+        let window = u64::try_from(cfg.rate_limit_window.as_millis()).unwrap_or(u64::MAX);
+        let bucket = TokenBucket::new(cfg.rate_limit_events, window, now_ms);
         let adapter = match store.load_adapter(user).await? {
             Some(row) => match Adapter::from_bytes(&row.bytes) {
                 Ok(adapter) => Some(adapter),
@@ -88,16 +92,20 @@ impl UserActor {
         kind: InteractionKind,
         at_ms: u64,
     ) {
-        let link = state.devices.get(device).map(|d| d.link.clone());
+        let link = state
+            .sync
+            .connected()
+            .find(|(d, _)| *d == device)
+            .and_then(|(_, conn)| state.io.links.get(&conn).cloned());
         let refuse = move |err: ErrorFrame| {
             count_error(&err.code);
             if let Some(link) = &link {
                 let _ = link.push_frame(&ServerFrame::Error(err));
             }
         };
-        if let Err(wait) = state.personal.bucket.take(Instant::now()) {
+        if let Err(wait_ms) = state.personal.bucket.take(self.clock.now().ms) {
             let mut err = ErrorFrame::new("rate_limited", "too many interactions for this user");
-            err.retry_after_ms = Some(wait.as_millis().try_into().unwrap_or(u64::MAX).max(1));
+            err.retry_after_ms = Some(wait_ms);
             refuse(err);
             return;
         }
@@ -169,7 +177,8 @@ impl UserActor {
             adapter_version: adapter.map_or(0, Adapter::version),
             preference: adapter.map(Adapter::preference),
             watchlist: state
-                .doc
+                .sync
+                .doc()
                 .watchlist()
                 .into_iter()
                 .map(|w| w.content.as_str().to_owned())
@@ -187,7 +196,7 @@ impl UserActor {
         let mut adapter = match &p.adapter {
             Some(a) if a.dim() == dim => a.clone(),
             // First step, or the catalog's dimension changed: start over.
-            _ => Adapter::new(dim, fnv1a(&state.user)),
+            _ => Adapter::new(dim, fnv1a(&state.io.user)),
         };
         // Items of another dimension than the adapter's cannot train it.
         p.buffer.retain(|(_, e)| e.len() == dim);
@@ -196,7 +205,7 @@ impl UserActor {
         }
         let batch: Vec<_> = p.buffer.drain(..TRAIN_EVERY).collect();
         p.training = true;
-        let user = state.user.clone();
+        let user = state.io.user.clone();
         let store = self.store.clone();
         let vectors = Arc::clone(&self.vectors);
         let me = myself.clone();

@@ -13,9 +13,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use baton_actors::{
     ActorConfig, BoxSink, BoxStream, DeviceIdentity, Hub, SocketError, WireIn, WireOut,
 };
+use baton_auth::{AuthConfig, KeySource, Minter, Scope, Verifier};
 use baton_bridge::{Bridge, BridgeConfig, Channels, RetryPolicy};
 use baton_store::sqlite_harness::temp_sqlite;
-use baton_transport::auth::{AuthConfig, KeySource, Minter, Scope, Verifier};
 use futures_channel::mpsc;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -85,7 +85,10 @@ impl Node {
         let fake = FakePubNub::start().await;
         let (store, dir) = temp_sqlite().await.expect("store");
         let cfg = ActorConfig {
-            rate_limit_events: 10_000,
+            sync: baton_actors::SyncConfig {
+                rate_limit_events: 10_000,
+                ..ActorConfig::default().sync
+            },
             ..ActorConfig::default()
         };
         let hub = Hub::start(store, cfg, 1000).await.expect("hub");

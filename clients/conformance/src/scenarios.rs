@@ -1,6 +1,6 @@
 //! The scenarios behind `clients/vectors/*.json`, one function each.
 
-use baton_actors::protocol::ResumeMode;
+use baton_protocol::ResumeMode;
 
 use crate::ops::{add, play, remove};
 use crate::script::Scripted;

@@ -6,12 +6,12 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
-use baton_actors::protocol::{
-    ClientFrame, DeviceHello, ErrorFrame, LeaseView, Limits, ResumeMode, ServerFrame, Welcome,
-};
 use baton_client::{Action, Core, StateView};
 use baton_crdt::uhlc::NTP64;
 use baton_crdt::{hlc_id_for, CrdtError, DeviceInfo, Hlc, LoggedOp, Op, Outcome, Rules, UserDoc};
+use baton_protocol::{
+    ClientFrame, DeviceHello, ErrorFrame, LeaseView, Limits, ResumeMode, ServerFrame, Welcome,
+};
 
 use crate::script::{ScriptEvent, Scripted};
 use crate::vector::{Step, Vector};

@@ -5,10 +5,10 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use baton_actors::protocol::{Activity, ClientFrame, LeaseView, PresenceEntry};
 use baton_crdt::automerge::transaction::Transaction;
 use baton_crdt::automerge::AutomergeError;
 use baton_crdt::{ContentId, Op, PlayState};
+use baton_protocol::{Activity, ClientFrame, LeaseView, PresenceEntry};
 use rand::RngCore;
 use tokio::sync::{broadcast, mpsc, watch};
 

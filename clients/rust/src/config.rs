@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use baton_actors::protocol::DeviceHello;
+use baton_protocol::DeviceHello;
 
 use crate::backoff::Backoff;
 

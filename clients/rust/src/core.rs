@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use baton_actors::protocol::{ClientFrame, DeviceHello, LeaseView, PresenceEntry, ServerFrame};
 use baton_crdt::{Op, VersionVector};
+use baton_protocol::{ClientFrame, DeviceHello, LeaseView, PresenceEntry, ServerFrame};
 
 use crate::error::{ErrorCode, ServerError};
 use crate::events::{ConnectionState, Event};
@@ -57,7 +57,7 @@ pub struct Core {
     phase: Phase,
     next_seq: u64,
     snapshot: String,
-    limits: Option<baton_actors::protocol::Limits>,
+    limits: Option<baton_protocol::Limits>,
     pub(crate) presence: Vec<PresenceEntry>,
     pub(crate) clock: crate::local::Clock,
 }
@@ -318,7 +318,7 @@ impl Core {
     }
 
     /// The limits of the last `welcome` (`None` before the first one).
-    pub fn limits(&self) -> Option<&baton_actors::protocol::Limits> {
+    pub fn limits(&self) -> Option<&baton_protocol::Limits> {
         self.limits.as_ref()
     }
 

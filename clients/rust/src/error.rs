@@ -136,8 +136,8 @@ pub struct ServerError {
     pub retry_after: Option<Duration>,
 }
 
-impl From<&baton_actors::protocol::ErrorFrame> for ServerError {
-    fn from(e: &baton_actors::protocol::ErrorFrame) -> Self {
+impl From<&baton_protocol::ErrorFrame> for ServerError {
+    fn from(e: &baton_protocol::ErrorFrame) -> Self {
         ServerError {
             code: ErrorCode::from_wire(&e.code),
             wire_code: e.code.clone(),

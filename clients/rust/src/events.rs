@@ -1,6 +1,6 @@
 //! What the client tells the application.
 
-use baton_actors::protocol::{HandoffOutcome, LeaseView, PresenceEntry};
+use baton_protocol::{HandoffOutcome, LeaseView, PresenceEntry};
 
 use crate::error::ServerError;
 

@@ -18,8 +18,7 @@
 //!   the seq renumbering rules of PROTOCOL.md section 3.
 //! - [`Store`]: pluggable persistence, [`MemoryStore`] and [`FileStore`].
 //!
-//! The protocol types come from `baton_actors::protocol` for now (they are
-//! moving into a `baton-protocol` crate).
+//! The protocol types come from `baton-protocol` (re-exported here).
 //!
 //! ## Quick start
 //!
@@ -68,7 +67,7 @@ pub use reconnect::{after_close, Next};
 pub use replica::Replica;
 pub use view::{PlaybackEntry, StateView, WatchlistEntry};
 
-pub use baton_actors::protocol::{
+pub use baton_crdt::{automerge, Op, PlayState};
+pub use baton_protocol::{
     ClientFrame, DeviceHello, HandoffOutcome, LeaseView, PresenceEntry, ServerFrame,
 };
-pub use baton_crdt::{automerge, Op, PlayState};

@@ -2,10 +2,10 @@
 //! ops), the HLC clock for playback timestamps, and builders that turn an
 //! application's intent into the op a replica sends.
 
-use baton_actors::protocol::LeaseView;
 use baton_crdt::automerge::transaction::Transaction;
 use baton_crdt::automerge::{ActorId, Automerge, AutomergeError};
 use baton_crdt::{hlc_id_for, ContentId, Dot, Hlc, LoggedOp, Op, PlayState, UserDoc, B64};
+use baton_protocol::LeaseView;
 
 use crate::core::Core;
 use crate::view::StateView;

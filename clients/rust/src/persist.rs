@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use baton_actors::protocol::LeaseView;
 use baton_crdt::{Op, UserDoc};
+use baton_protocol::LeaseView;
 use serde::{Deserialize, Serialize};
 
 use crate::ClientError;

@@ -3,8 +3,8 @@
 //! snapshots), with the version watermark and the lease. Own unacknowledged
 //! ops are not in it; [`crate::Core::state`] lays them on top.
 
-use baton_actors::protocol::LeaseView;
 use baton_crdt::{LoggedOp, Op, UserDoc};
+use baton_protocol::LeaseView;
 
 use crate::view::StateView;
 use crate::ClientError;

@@ -2,8 +2,8 @@
 //! server's `GET /v1/users/{user}/state` (field order included), so a
 //! replica and the server can be compared as JSON text.
 
-use baton_actors::protocol::LeaseView;
 use baton_crdt::{PlayState, UserDoc, VersionVector};
+use baton_protocol::LeaseView;
 use serde::{Deserialize, Serialize};
 
 /// The user's state as this device knows it.

@@ -36,7 +36,7 @@ fn defaults() {
         assert_eq!(c.limits.rate_limit_events, 100);
         assert_eq!(c.sessions.ws_read_buffer_bytes, 1024);
         assert_eq!(c.actors.snapshot_every_ops, 200);
-        assert_eq!(c.log.format, LogFormat::Json);
+        assert_eq!(c.log.format, LogFormat::Auto);
         assert_eq!(c.sqlite_path(), Path::new("./data/baton.db"));
         Ok(())
     });

@@ -8,8 +8,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod adapter_cases;
+mod backup_cases;
 mod cases;
 mod crash;
+mod erase_cases;
 mod fixture;
 mod owner_cases;
 
@@ -43,6 +45,8 @@ fn main() {
         .iter()
         .chain(adapter_cases::ALL)
         .chain(owner_cases::ALL)
+        .chain(erase_cases::ALL)
+        .chain(backup_cases::ALL)
     {
         trials.push(trial(format!("sqlite::{name}"), Kind::Sqlite, None, *case));
         let pg_trial = match &pg {

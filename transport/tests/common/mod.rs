@@ -60,7 +60,10 @@ impl TestServer {
 
 pub fn test_config() -> ActorConfig {
     ActorConfig {
-        rate_limit_events: 10_000,
+        sync: baton_actors::SyncConfig {
+            rate_limit_events: 10_000,
+            ..Default::default()
+        },
         ..ActorConfig::default()
     }
 }

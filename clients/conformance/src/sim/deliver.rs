@@ -1,8 +1,8 @@
 //! The replica's side of the wire: local edits, and the server reading,
 //! answering, holding or refusing the op frames the replica sent.
 
-use baton_actors::protocol::{ErrorFrame, ServerFrame};
 use baton_crdt::{CrdtError, Op, Outcome, Rules};
+use baton_protocol::{ErrorFrame, ServerFrame};
 
 use super::{error_frame, lease_of, Sim};
 use crate::script::ScriptEvent;
