@@ -1,17 +1,16 @@
 //! The scenarios behind `clients/vectors/*.json`, one function each.
 
-use baton_crdt::automerge::transaction::Transactable as _;
-use baton_crdt::automerge::{ScalarValue, ROOT};
-use baton_crdt::PlayState;
 use baton_protocol::ResumeMode;
 
-use crate::ops::{add, play, prefs, remove, Play};
+use crate::ops::{add, play, remove};
 use crate::script::Scripted;
 use crate::sim::Sim;
 use crate::vector::Vector;
 use crate::GenError;
 
-type Out = Result<(Vector, Vec<Scripted>), GenError>;
+mod playback;
+
+pub(crate) type Out = Result<(Vector, Vec<Scripted>), GenError>;
 
 /// Every scenario, in file-name order of their vectors.
 pub fn all() -> Vec<fn() -> Out> {
@@ -29,21 +28,22 @@ pub fn all() -> Vec<fn() -> Out> {
         snapshot_reapplies_unacked,
         snapshot_covers_lost_ack,
         snapshot_with_live_delta,
-        lease_granted_by_play,
-        lease_handoff,
-        lease_released_on_disconnect,
-        lease_held_renumbering,
-        renumbering_rewrites_own_dots,
-        stale_lease_after_handoff,
-        take_lease,
+        playback::lease_granted_by_play,
+        playback::lease_handoff,
+        playback::lease_released_on_disconnect,
+        playback::lease_held_renumbering,
+        playback::renumbering_rewrites_own_dots,
+        playback::stale_lease_after_handoff,
+        playback::take_lease,
         too_many_inflight_retry,
         rate_limited_retry,
-        hlc_above_2_53,
-        older_timestamp_loses,
-        preferences_two_devices,
+        playback::hlc_above_2_53,
+        playback::older_timestamp_loses,
+        playback::preferences_two_devices,
         window_of_64,
-        refusal_behind_an_uncommitted_op,
+        playback::refusal_behind_an_uncommitted_op,
         rate_limited_behind_an_uncommitted_op,
+        reset_after_server_restore,
     ]
 }
 
@@ -208,135 +208,6 @@ fn snapshot_with_live_delta() -> Out {
     s.finish("A live delta between welcome and the snapshot, and the same delta again after synced: the snapshot covers it, so it is skipped.")
 }
 
-fn lease_granted_by_play() -> Out {
-    let mut s = Sim::new("lease_granted_by_play", "alice", "tv-living");
-    s.online()?;
-    s.local(play("tv-living", "movie:42", 600_000, 0)?)?;
-    s.deliver()?;
-    s.local(
-        Play {
-            device: "tv-living",
-            content: "movie:42",
-            position_ms: 601_000,
-            state: PlayState::Playing,
-            dt: 1 << 32,
-            lease: Some(1),
-            take: false,
-        }
-        .op()?,
-    )?;
-    s.deliver()?;
-    s.finish("Playing while nobody holds the lease grants it (ack, then lease token 1); the next report presents the token.")
-}
-
-fn lease_handoff() -> Out {
-    let mut s = Sim::new("lease_handoff", "alice", "web-1");
-    s.connect("tv-living")?;
-    s.connect("phone-1")?;
-    s.online()?;
-    s.remote("tv-living", play("tv-living", "movie:42", 600_000, 0)?)?;
-    s.handoff("tv-living", "phone-1", "movie:42", 605_000)?;
-    s.remote(
-        "phone-1",
-        Play {
-            device: "phone-1",
-            content: "movie:42",
-            position_ms: 606_000,
-            state: PlayState::Playing,
-            dt: 1 << 32,
-            lease: Some(2),
-            take: false,
-        }
-        .op()?,
-    )?;
-    s.finish("A third device watches the TV take the lease (token 1) and hand it to the phone (token 2, a server record), then the phone's report.")
-}
-
-fn lease_released_on_disconnect() -> Out {
-    let mut s = Sim::new("lease_released_on_disconnect", "alice", "tv-living");
-    s.connect("phone-1")?;
-    s.online()?;
-    s.remote("phone-1", play("phone-1", "movie:5", 1_000, 0)?)?;
-    s.disconnect("phone-1")?;
-    s.local(add("movie:6", 0)?)?;
-    s.deliver()?;
-    s.finish("The holder goes offline: the lease is released (holder null, the token stays 1).")
-}
-
-fn lease_held_renumbering() -> Out {
-    let mut s = Sim::new("lease_held_renumbering", "alice", "tv-living");
-    s.connect("phone-1")?;
-    s.online()?;
-    s.local(add("movie:1", 0)?)?;
-    s.deliver()?;
-    s.remote("phone-1", play("phone-1", "movie:5", 1_000, 0)?)?;
-    s.local(play("tv-living", "movie:5", 2_000, 1)?)?;
-    s.local(add("movie:2", 1)?)?;
-    s.local(add("movie:3", 2)?)?;
-    s.deliver_all()?;
-    s.deliver_all()?;
-    s.finish("Op 2 is refused (lease_held): its seq is free; ops 3 and 4, already sent, get seq_gap; they are renumbered 2 and 3, resent and acknowledged.")
-}
-
-fn renumbering_rewrites_own_dots() -> Out {
-    let mut s = Sim::new("renumbering_rewrites_own_dots", "alice", "tv-living");
-    s.connect("phone-1")?;
-    s.online()?;
-    s.remote("phone-1", play("phone-1", "movie:5", 1_000, 0)?)?;
-    s.local(play("tv-living", "movie:5", 2_000, 1)?)?;
-    s.local(add("movie:9", 0)?)?;
-    s.local(remove("movie:9", &[("tv-living", 2)])?)?;
-    s.deliver_all()?;
-    s.deliver_all()?;
-    s.finish("After the refusal of op 1, the add (2 -> 1) and the remove (3 -> 2) are renumbered, and the remove's observed dot tv-living/2 becomes tv-living/1: the item is gone.")
-}
-
-fn stale_lease_after_handoff() -> Out {
-    let mut s = Sim::new("stale_lease_after_handoff", "alice", "tv-living");
-    s.connect("phone-1")?;
-    s.online()?;
-    s.local(play("tv-living", "movie:42", 600_000, 0)?)?;
-    s.deliver()?;
-    s.local(
-        Play {
-            device: "tv-living",
-            content: "movie:42",
-            position_ms: 610_000,
-            state: PlayState::Playing,
-            dt: 1 << 32,
-            lease: Some(1),
-            take: false,
-        }
-        .op()?,
-    )?;
-    s.handoff("tv-living", "phone-1", "movie:42", 605_000)?;
-    s.deliver()?;
-    s.remote("phone-1", add("movie:43", 9)?)?;
-    s.finish("The TV's report presenting token 1 reaches the server after the handoff moved the lease (token 2): stale_lease, dropped. (The handoff's version shows with the next delta.)")
-}
-
-fn take_lease() -> Out {
-    let mut s = Sim::new("take_lease", "alice", "tv-living");
-    s.connect("phone-1")?;
-    s.online()?;
-    s.remote("phone-1", play("phone-1", "movie:5", 1_000, 0)?)?;
-    s.local(
-        Play {
-            device: "tv-living",
-            content: "movie:5",
-            position_ms: 1_500,
-            state: PlayState::Playing,
-            dt: 1,
-            lease: None,
-            take: true,
-        }
-        .op()?,
-    )?;
-    s.deliver()?;
-    s.remote("phone-1", play("phone-1", "movie:5", 1_800, 2)?)?;
-    s.finish("The user presses play on the TV: take_lease moves the lease (token 2); the phone's next report is refused (lease_held) and not relayed.")
-}
-
 fn too_many_inflight_retry() -> Out {
     let mut s = Sim::new("too_many_inflight_retry", "alice", "tv-living");
     s.online()?;
@@ -361,66 +232,6 @@ fn rate_limited_retry() -> Out {
     s.finish("rate_limited keeps op 2 for a retry after the hint; op 3, made meanwhile, waits behind it.")
 }
 
-fn hlc_above_2_53() -> Out {
-    let mut s = Sim::new("hlc_above_2_53", "alice", "tv-living");
-    s.connect("phone-1")?;
-    s.connect("web-1")?;
-    s.online()?;
-    s.remote("phone-1", play("phone-1", "movie:1", 1_000, 0)?)?;
-    s.remote("web-1", play("web-1", "movie:1", 2_000, 1)?)?;
-    s.remote("phone-1", play("phone-1", "movie:1", 3_000, 0)?)?;
-    s.remote("phone-1", play("phone-1", "movie:2", 10_000, 7)?)?;
-    s.remote("web-1", play("web-1", "movie:2", 20_000, 7)?)?;
-    s.local(play("tv-living", "movie:3", 5_000, 3)?)?;
-    s.deliver()?;
-    s.remote("web-1", play("web-1", "movie:3", 6_000, 2)?)?;
-    s.finish("Timestamps above 2^53 that differ in the last bit (T0+1 beats T0; equal as doubles), and equal times broken by the HLC id compared as a 128-bit integer.")
-}
-
-fn older_timestamp_loses() -> Out {
-    let mut s = Sim::new("older_timestamp_loses", "alice", "tv-living");
-    s.connect("phone-1")?;
-    s.online()?;
-    s.local(play("tv-living", "movie:1", 9_000, 5 << 32)?)?;
-    s.deliver()?;
-    s.remote("phone-1", play("phone-1", "movie:1", 4_000, 1 << 32)?)?;
-    s.finish("An older report is accepted (it takes a seq and a version) but does not change the register.")
-}
-
-fn preferences_two_devices() -> Out {
-    let mut s = Sim::new("preferences_two_devices", "alice", "tv-living");
-    s.connect("phone-1")?;
-    s.online()?;
-    let base = s.server_doc().clone();
-    let first = prefs(&base, "phone-1", |tx| {
-        tx.put(ROOT, "subtitles", "fr")?;
-        tx.put(ROOT, "autoplay", true)
-    })?;
-    s.remote("phone-1", first)?;
-    let theirs = prefs(s.server_doc(), "phone-1", |tx| {
-        tx.put(ROOT, "volume", 7_i64)
-    })?;
-    let mine = s
-        .core()
-        .preferences_op(b"tv-living-install-1", |tx| {
-            tx.put(ROOT, "volume", ScalarValue::Int(3))?;
-            tx.put(ROOT, "quality", "4k")
-        })
-        .map_err(|e| GenError::Io(e.to_string()))?
-        .ok_or_else(|| GenError::Io("no preferences change".into()))?;
-    s.local(mine)?;
-    s.remote("phone-1", theirs)?;
-    s.deliver()?;
-    let again = s
-        .core()
-        .preferences_op(b"tv-living-install-1", |tx| tx.delete(ROOT, "autoplay"))
-        .map_err(|e| GenError::Io(e.to_string()))?
-        .ok_or_else(|| GenError::Io("no preferences change".into()))?;
-    s.local(again)?;
-    s.deliver()?;
-    s.finish("Automerge preferences from two devices: concurrent writes of volume resolve as Automerge does (same on every replica); the TV deletes a key the phone set.")
-}
-
 fn window_of_64() -> Out {
     let mut s = Sim::new("window_of_64", "alice", "tv-living");
     s.online()?;
@@ -435,22 +246,6 @@ fn window_of_64() -> Out {
     s.deliver_all()?;
     s.local(add("c:70", 70)?)?;
     s.finish("70 offline edits: at most 64 in flight (welcome.limits.max_inflight_ops); each ack lets the next one out; one edit left pending.")
-}
-
-fn refusal_behind_an_uncommitted_op() -> Out {
-    let mut s = Sim::new("refusal_behind_an_uncommitted_op", "alice", "tv-living");
-    s.connect("phone-1")?;
-    s.online()?;
-    s.remote("phone-1", play("phone-1", "movie:5", 1_000, 0)?)?;
-    s.local(add("movie:1", 0)?)?;
-    s.local(play("tv-living", "movie:5", 2_000, 1)?)?;
-    s.local(add("movie:2", 1)?)?;
-    s.deliver_held()?;
-    s.deliver()?;
-    s.deliver()?;
-    s.release_held()?;
-    s.deliver_all()?;
-    s.finish("Op 1 is applied but its ack waits for the commit while op 2 is refused (lease_held) and op 3 gets seq_gap: op 1 keeps its seq, op 3 becomes 2; then ack 1 arrives.")
 }
 
 fn rate_limited_behind_an_uncommitted_op() -> Out {
@@ -469,4 +264,24 @@ fn rate_limited_behind_an_uncommitted_op() -> Out {
     s.release_held()?;
     s.deliver_all()?;
     s.finish("Op 1 is applied (ack pending on the commit), op 2 is rate_limited and op 3 gets seq_gap: only ops 2 and 3 are resent, op 1 is never sent twice.")
+}
+
+fn reset_after_server_restore() -> Out {
+    let mut s = Sim::new("reset_after_server_restore", "alice", "tv-living");
+    s.connect("phone-1")?;
+    s.online()?;
+    s.local(add("movie:1", 0)?)?;
+    s.deliver()?;
+    let backup = s.backup();
+    s.local(add("movie:2", 1)?)?;
+    s.deliver()?;
+    s.remote("phone-1", add("movie:3", 2)?)?;
+    s.disconnect("tv-living")?;
+    s.disconnect("phone-1")?;
+    s.local(add("movie:4", 3)?)?;
+    s.restore(backup)?;
+    s.welcome(ResumeMode::Snapshot, true)?;
+    s.catch_up(Some(400))?;
+    s.deliver_all()?;
+    s.finish("The server was restored from a backup that lacks the TV's acked op 2 and the phone's op: the TV's vv claims ops the server lacks, so welcome says reset; the replica adopts the snapshot, and its offline edit (seq 3) is renumbered to 2 and resent.")
 }

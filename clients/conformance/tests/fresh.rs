@@ -57,6 +57,8 @@ fn vectors_cover_what_the_contract_names() {
         r#""code":"rate_limited""#,
         r#""kind":"preferences""#,
         r#""take_lease":true"#,
+        r#""reset":true"#,
+        r#""resume":"snapshot""#,
     ] {
         assert!(text.contains(needle), "no vector has {needle}");
     }

@@ -57,6 +57,7 @@ pub struct Core {
     phase: Phase,
     next_seq: u64,
     snapshot: String,
+    limits: Option<baton_protocol::Limits>,
     pub(crate) presence: Vec<PresenceEntry>,
     pub(crate) clock: crate::local::Clock,
 }
@@ -80,6 +81,7 @@ impl Core {
             outbox,
             phase: Phase::Offline,
             next_seq: 1,
+            limits: None,
             snapshot: String::new(),
             presence: Vec::new(),
             clock: crate::local::Clock::new(device),
@@ -160,6 +162,7 @@ impl Core {
                 self.clock
                     .welcome(&w.hlc_id, w.server_time.time().0, now_ntp);
                 self.next_seq = w.next_seq;
+                self.limits = Some(w.limits.clone());
                 self.phase = Phase::CatchUp;
                 out.events
                     .push(Event::Connection(ConnectionState::CatchingUp));
@@ -312,6 +315,29 @@ impl Core {
         for (seq, op) in self.outbox.to_send() {
             out.send.push(ClientFrame::Op { seq, op });
         }
+    }
+
+    /// The limits of the last `welcome` (`None` before the first one).
+    pub fn limits(&self) -> Option<&baton_protocol::Limits> {
+        self.limits.as_ref()
+    }
+
+    /// Refuses, before it is queued, an op whose frame the node would
+    /// refuse for its size (`max_message_bytes`, 65,536 until a welcome
+    /// says otherwise; a larger frame would close the socket with 1009).
+    pub fn check_size(&self, op: &Op) -> Result<(), ClientError> {
+        let max = self.limits.as_ref().map_or(65_536, |l| l.max_message_bytes);
+        let frame = ClientFrame::Op {
+            seq: baton_crdt::MAX_WIRE_INTEGER,
+            op: op.clone(),
+        };
+        let len = serde_json::to_vec(&frame)
+            .map_err(|e| ClientError::Invalid(e.to_string()))?
+            .len();
+        if len > max {
+            return Err(ClientError::TooLarge { len, max });
+        }
+        Ok(())
     }
 
     /// The version vector a `hello` would carry.

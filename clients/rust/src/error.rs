@@ -36,6 +36,15 @@ pub enum ClientError {
     /// The application passed something the protocol does not allow.
     #[error("invalid input: {0}")]
     Invalid(String),
+    /// An edit whose op frame would exceed the node's `max_message_bytes`
+    /// (nothing was queued; split the change).
+    #[error("the op frame would be {len} bytes; the node accepts at most {max}")]
+    TooLarge {
+        /// The frame's size.
+        len: usize,
+        /// `welcome.limits.max_message_bytes`.
+        max: usize,
+    },
     /// The client was closed (or replaced by a newer connection of this device).
     #[error("the client is closed")]
     Closed,

@@ -18,11 +18,31 @@
 //!   the seq renumbering rules of PROTOCOL.md section 3.
 //! - [`Store`]: pluggable persistence, [`MemoryStore`] and [`FileStore`].
 //!
-//! The protocol types come from `baton_protocol` for now (they are
-//! moving into a `baton-protocol` crate).
+//! The protocol types come from `baton-protocol` (re-exported here).
+//!
+//! ## Quick start
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use baton_client::{Client, ClientConfig, Event, FileStore};
+//!
+//! # async fn run() -> Result<(), baton_client::ClientError> {
+//! let config = ClientConfig::new("ws://127.0.0.1:8080/v1/sync", "tv-living").kind("tv");
+//! let tokens = || async { Ok::<_, String>(std::env::var("BATON_TOKEN").unwrap_or_default()) };
+//! let tv = Client::start(config, tokens, Arc::new(FileStore::new("tv-living.json")))?;
+//! let mut events = tv.subscribe();
+//! tv.add("movie:42")?; // applied locally at once, sent when connected
+//! while let Ok(event) = events.recv().await {
+//!     if let Event::StateChanged = event {
+//!         println!("{:?}", tv.state()?.watchlist);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
 
 mod backoff;
 mod client;
+mod config;
 mod core;
 mod error;
 mod events;
@@ -35,7 +55,8 @@ mod session;
 mod view;
 
 pub use backoff::Backoff;
-pub use client::{Client, ClientConfig, TokenProvider};
+pub use client::Client;
+pub use config::{ClientConfig, TokenFuture, TokenProvider};
 pub use core::{Action, Core, Output, Phase};
 pub use error::{ClientError, ErrorCode, ServerError};
 pub use events::{ConnectionState, Event};
@@ -46,7 +67,7 @@ pub use reconnect::{after_close, Next};
 pub use replica::Replica;
 pub use view::{PlaybackEntry, StateView, WatchlistEntry};
 
-pub use baton_crdt::{Op, PlayState};
+pub use baton_crdt::{automerge, Op, PlayState};
 pub use baton_protocol::{
     ClientFrame, DeviceHello, HandoffOutcome, LeaseView, PresenceEntry, ServerFrame,
 };

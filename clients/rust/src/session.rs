@@ -14,7 +14,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use crate::client::{now_ntp, ClientConfig, Cmd, Shared, TokenProvider};
+use crate::client::{now_ntp, Cmd, Shared};
+use crate::config::{ClientConfig, TokenProvider};
 use crate::core::{Action, Phase};
 use crate::events::{ConnectionState, Event};
 use crate::reconnect::{after_close, Next};
@@ -76,7 +77,8 @@ pub(crate) async fn run(
                 ))]);
                 return;
             }
-            End::Reconnect => Some(4009),
+            // Backoff, not at once: a frame the replica cannot take may come again.
+            End::Reconnect => None,
             End::Lost(code, _) => *code,
         };
         let wait = match after_close(code, attempt, hint, &config.backoff) {
@@ -246,8 +248,9 @@ async fn session(
                     return (End::Reconnect, live);
                 }
             };
-            if let Some(secs) = welcome_heartbeat(text.as_str()) {
-                beat_every = config.heartbeat.unwrap_or(Duration::from_secs(secs.max(1)));
+            if let Some(l) = core.limits() {
+                let secs = l.heartbeat_interval_secs.max(1);
+                beat_every = config.heartbeat.unwrap_or(Duration::from_secs(secs));
             }
             if out.events.iter().any(persist_worthy) {
                 if let Err(e) = shared.persist(&core) {
@@ -288,15 +291,6 @@ fn persist_worthy(e: &Event) -> bool {
             | Event::Synced { .. }
             | Event::LeaseChanged(_)
     )
-}
-
-/// `welcome.limits.heartbeat_interval_secs`, if `text` is a welcome.
-fn welcome_heartbeat(text: &str) -> Option<u64> {
-    if !text.starts_with(r#"{"type":"welcome""#) {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_str(text).ok()?;
-    v["limits"]["heartbeat_interval_secs"].as_u64()
 }
 
 async fn send(ws: &mut Ws, frames: &[ClientFrame]) -> Result<(), ClientError> {

@@ -351,6 +351,11 @@ async fn handoff_from_tv_to_phone_moves_the_lease() {
     })
     .await;
     assert_eq!(phone.lease().expect("lease").token, 2);
+    let presence = phone.presence().expect("presence");
+    assert!(
+        presence.iter().any(|p| p.device == "tv" && p.online),
+        "the phone sees the TV online: {presence:?}"
+    );
     phone
         .playback("movie:42", 606_000, 7_200_000, PlayState::Playing, false)
         .expect("phone plays");
@@ -435,4 +440,85 @@ async fn server_limits_surface_as_typed_errors_and_normal_use_never_trips_them()
     .await
     .expect("closed in time")
     .expect("watch");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fenced_owner_closes_4009_and_the_client_resumes_at_once() {
+    let node = Node::start(&[("BATON_ACTORS__SNAPSHOT_EVERY_OPS", "3")]).await;
+    let tv = client(&node, "mv", "tv", "tv", Arc::new(MemoryStore::new()));
+    live(&tv).await;
+    tv.add("a:0").expect("add");
+    settle(&tv, "first", |s| s.contains("a:0")).await;
+    // Another node claims the user (a newer epoch): the next snapshot write
+    // of this node is fenced and the user moves away from it.
+    let db = super::sqlite::open(&node.data_path()).await;
+    super::sqlite::exec(
+        &db,
+        "INSERT INTO store_owners (user_id, epoch, node, claimed_at_ms) \
+         VALUES ('mv', 1000000, 'elsewhere', 0) \
+         ON CONFLICT(user_id) DO UPDATE SET epoch = 1000000, node = 'elsewhere'",
+    )
+    .await;
+    let mut events = tv.subscribe();
+    for i in 1..10 {
+        tv.add(&format!("a:{i}")).expect("add");
+    }
+    let off = event(&mut events, "4009", |e| {
+        matches!(e, Event::Connection(ConnectionState::Offline { .. }))
+    })
+    .await;
+    let Event::Connection(ConnectionState::Offline {
+        reason,
+        retry_in_ms,
+    }) = off
+    else {
+        unreachable!()
+    };
+    assert!(reason.contains("4009"), "{reason}");
+    assert!(
+        retry_in_ms <= 100,
+        "4009 reconnects at once: {retry_in_ms} ms"
+    );
+    settle(&tv, "resumed", |s| s.watchlist.len() == 10).await;
+    let state = node.state_text("mv").await;
+    assert_eq!(server_vv(&state, "tv"), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_consumer_close_4008_is_followed_by_a_resume() {
+    // A 9-frame outbound queue: one group commit of three writers' ops
+    // (8 in flight each) fans out more deltas to the TV than its queue holds.
+    // A short catch-up window: the TV resumes from a snapshot (a few frames)
+    // rather than hundreds of deltas that would overflow the queue again.
+    let node = Node::start(&[
+        ("BATON_LIMITS__MAX_INFLIGHT_OPS", "8"),
+        ("BATON_LIMITS__OUTBOUND_QUEUE", "9"),
+        ("BATON_ACTORS__LOG_RETENTION_OPS", "10"),
+        ("BATON_ACTORS__SNAPSHOT_EVERY_OPS", "10"),
+    ])
+    .await;
+    let tv = client(&node, "sc", "tv", "tv", Arc::new(MemoryStore::new()));
+    live(&tv).await;
+    let mut events = tv.subscribe();
+    let writers: Vec<Client> = ["phone", "web", "tablet"]
+        .iter()
+        .map(|d| client(&node, "sc", d, "mobile", Arc::new(MemoryStore::new())))
+        .collect();
+    for w in &writers {
+        live(w).await;
+    }
+    for i in 0..200 {
+        for (n, w) in writers.iter().enumerate() {
+            w.add(&format!("w{n}:{i}")).expect("add");
+        }
+    }
+    let off = event(&mut events, "4008", |e| {
+        matches!(e, Event::Connection(ConnectionState::Offline { reason, .. }) if reason.contains("4008"))
+    })
+    .await;
+    assert!(format!("{off:?}").contains("4008"));
+    for w in &writers {
+        settle(w, "writer", |s| s.watchlist.len() == 600).await;
+    }
+    settle(&tv, "tv resumes", |s| s.watchlist.len() == 600).await;
 }
