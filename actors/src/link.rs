@@ -27,12 +27,29 @@ pub struct QueueBounds {
     pub catch_up_bytes: usize,
 }
 
-/// Encoded frames waiting to be written, and their total size.
+/// Encoded frames waiting to be written (each marked live or catch-up), and
+/// their total size.
 struct Queue {
     /// A `VecDeque` allocates nothing while empty, which is what an idle
     /// device's queue is.
-    frames: VecDeque<Bytes>,
+    frames: VecDeque<(Bytes, Lane)>,
     bytes: usize,
+    /// Live frames queued: the frame cap counts these only. (Counting the
+    /// catch-up frames too closed a device resuming with more than the cap in
+    /// deltas with 4008 on every attempt: the presence frame after its
+    /// `welcome` never fit.)
+    live: usize,
+    /// Bytes of the live frames queued: the live byte budget counts these;
+    /// everything queued together stays within the budget plus the catch-up
+    /// allowance.
+    live_bytes: usize,
+}
+
+/// Which budget a queued frame counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    Live,
+    CatchUp,
 }
 
 /// State shared by a device's session task, its link holders and the hub.
@@ -65,6 +82,8 @@ impl DeviceLink {
                 queue: Mutex::new(Queue {
                     frames: VecDeque::new(),
                     bytes: 0,
+                    live: 0,
+                    live_bytes: 0,
                 }),
                 bounds: QueueBounds {
                     frames: bounds.frames.max(1),
@@ -83,14 +102,17 @@ impl DeviceLink {
         &self.shared
     }
 
-    /// Queue an already-encoded frame. When the queue is full (in frames or
-    /// in bytes) the device is disconnected with close code 4008 and the
-    /// frame is dropped; the device resumes from its version vector when it
+    /// Queue an already-encoded live frame. When the live frames queued
+    /// reach their cap (in frames or in bytes; catch-up frames queued before
+    /// them do not count, except against the total of budget plus allowance)
+    /// the device is disconnected with close code 4008 and the frame is dropped; the device resumes from its version vector when it
     /// reconnects, so nothing is lost.
     pub fn push(&self, text: Bytes) -> Result<(), SlowConsumer> {
         let bounds = self.shared.bounds;
-        self.enqueue(text, |q, len| {
-            q.frames.len() < bounds.frames && q.bytes + len <= bounds.bytes
+        self.enqueue(text, Lane::Live, |q, len| {
+            q.live < bounds.frames
+                && q.live_bytes + len <= bounds.bytes
+                && q.bytes + len <= bounds.bytes + bounds.catch_up_bytes
         })
     }
 
@@ -100,12 +122,13 @@ impl DeviceLink {
     /// allowance; beyond it the device is disconnected with 4008.
     pub fn push_catch_up(&self, text: Bytes) {
         let max = self.shared.bounds.bytes + self.shared.bounds.catch_up_bytes;
-        let _ = self.enqueue(text, |q, len| q.bytes + len <= max);
+        let _ = self.enqueue(text, Lane::CatchUp, |q, len| q.bytes + len <= max);
     }
 
     fn enqueue(
         &self,
         text: Bytes,
+        lane: Lane,
         fits: impl FnOnce(&Queue, usize) -> bool,
     ) -> Result<(), SlowConsumer> {
         if self.shared.close_requested() == Some(CloseCode::SlowConsumer) {
@@ -120,7 +143,11 @@ impl DeviceLink {
                 return Err(SlowConsumer);
             }
             queue.bytes += text.len();
-            queue.frames.push_back(text);
+            if lane == Lane::Live {
+                queue.live += 1;
+                queue.live_bytes += text.len();
+            }
+            queue.frames.push_back((text, lane));
         }
         self.shared.wake.notify_one();
         Ok(())
@@ -163,13 +190,17 @@ impl LinkShared {
     pub(crate) fn pop(&self) -> Option<Bytes> {
         let mut queue = self.lock();
         let next = queue.frames.pop_front();
-        if let Some(frame) = &next {
+        if let Some((frame, lane)) = &next {
             queue.bytes -= frame.len();
+            if *lane == Lane::Live {
+                queue.live -= 1;
+                queue.live_bytes -= frame.len();
+            }
         }
         if queue.frames.is_empty() && queue.frames.capacity() > 16 {
             queue.frames.shrink_to_fit();
         }
-        next
+        next.map(|(frame, _)| frame)
     }
 
     /// Drop every queued frame (the device is being disconnected).
@@ -177,6 +208,8 @@ impl LinkShared {
         let mut queue = self.lock();
         queue.frames = VecDeque::new();
         queue.bytes = 0;
+        queue.live = 0;
+        queue.live_bytes = 0;
     }
 
     /// Mark a snapshot as requested. `false` when one is already pending (the
@@ -248,6 +281,28 @@ mod tests {
         assert_eq!(l.shared().close_requested(), None, "10 bytes fit in 4 + 6");
         l.push_catch_up(Bytes::from_static(b"1"));
         assert_eq!(l.shared().close_requested(), Some(CloseCode::SlowConsumer));
+    }
+
+    #[test]
+    fn catch_up_frames_do_not_use_up_the_live_frame_cap() {
+        let l = link(2, 1_000, 100_000);
+        for _ in 0..300 {
+            l.push_catch_up(Bytes::from_static(b"delta"));
+        }
+        assert!(
+            l.push(Bytes::from_static(b"presence")).is_ok(),
+            "behind 300 deltas"
+        );
+        assert!(l.push(Bytes::from_static(b"ack")).is_ok());
+        assert_eq!(l.push(Bytes::from_static(b"third")), Err(SlowConsumer));
+    }
+
+    #[test]
+    fn written_live_frames_free_their_place() {
+        let l = link(1, 1_000, 0);
+        assert!(l.push(Bytes::from_static(b"a")).is_ok());
+        assert_eq!(l.shared().pop().as_deref(), Some(&b"a"[..]));
+        assert!(l.push(Bytes::from_static(b"b")).is_ok());
     }
 
     #[test]

@@ -50,7 +50,8 @@ impl World {
             recovered,
             now,
         );
-        let queue: VecDeque<_> = sync.start(now).collect();
+        sync.set_observed(true);
+        let queue: VecDeque<_> = sync.start(now).into();
         self.node = Some(Node {
             sync,
             epoch,

@@ -25,10 +25,14 @@ pub struct Device {
     pub sent_head: bool,
     /// Ops forwarded and not resolved (the session's in-flight count).
     pub inflight: usize,
-    /// Frames received and not yet read, with their size.
-    pub inbox: VecDeque<Bytes>,
+    /// Frames received and not yet read, each with whether it was live.
+    pub inbox: VecDeque<(Bytes, bool)>,
     /// Bytes in the inbox (the outbound queue the server filled).
     pub queued_bytes: usize,
+    /// Live frames and their bytes in the inbox (what the live caps count).
+    pub live_frames: usize,
+    /// Bytes of those.
+    pub live_bytes: usize,
     /// A `resync` is forwarded and its snapshot not queued yet.
     pub resync_pending: bool,
     /// Snapshot chunks being collected.
@@ -66,6 +70,8 @@ impl Device {
             inflight: 0,
             inbox: VecDeque::new(),
             queued_bytes: 0,
+            live_frames: 0,
+            live_bytes: 0,
             resync_pending: false,
             chunks: Vec::new(),
             dots: BTreeMap::new(),
@@ -86,6 +92,8 @@ impl Device {
     pub fn disconnect(&mut self) {
         self.inbox.clear();
         self.queued_bytes = 0;
+        self.live_frames = 0;
+        self.live_bytes = 0;
         self.conn = None;
         self.welcomed = false;
         self.sent_head = false;
@@ -97,10 +105,14 @@ impl Device {
 
     /// Read the oldest received frame.
     pub fn read(&mut self) -> Read {
-        let Some(bytes) = self.inbox.pop_front() else {
+        let Some((bytes, live)) = self.inbox.pop_front() else {
             return Read::Nothing;
         };
         self.queued_bytes -= bytes.len();
+        if live {
+            self.live_frames -= 1;
+            self.live_bytes -= bytes.len();
+        }
         let frame: ServerFrame = match serde_json::from_slice(&bytes) {
             Ok(frame) => frame,
             Err(e) => return Read::Violation(format!("frame does not parse: {e}")),

@@ -98,21 +98,26 @@ impl World {
                     Ok(parsed) => self.check_reveal(device, &parsed),
                     Err(e) => self.violate(format!("a frame does not parse: {e}")),
                 }
+                // The node's queue rules (`DeviceLink`): live frames within
+                // their frame and byte caps, everything within the budget
+                // plus the catch-up allowance.
                 let (live, catch_up) = self.queue_bytes;
-                let budget = match lane {
-                    Lane::Live => live,
-                    Lane::CatchUp => live + catch_up,
-                };
                 let dev = &mut self.devices[device];
-                let full = dev.queued_bytes + frame.len() > budget
-                    || (lane == Lane::Live && dev.inbox.len() >= QUEUE_FRAMES);
+                let len = frame.len();
+                let full = dev.queued_bytes + len > live + catch_up
+                    || (lane == Lane::Live
+                        && (dev.live_frames >= QUEUE_FRAMES || dev.live_bytes + len > live));
                 if full {
                     self.report.slow_consumers += 1;
                     self.drop_conn(device, which);
                     return true;
                 }
-                dev.queued_bytes += frame.len();
-                dev.inbox.push_back(frame);
+                dev.queued_bytes += len;
+                if lane == Lane::Live {
+                    dev.live_frames += 1;
+                    dev.live_bytes += len;
+                }
+                dev.inbox.push_back((frame, lane == Lane::Live));
                 self.report.frames += 1;
             }
             Effect::Resolved { conn } => {

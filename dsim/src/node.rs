@@ -24,7 +24,7 @@ pub struct Node {
 impl Node {
     /// Feed one input; its effects join the queue.
     pub fn feed(&mut self, now: Now, input: Input) {
-        let effects: Vec<Effect> = self.sync.handle(now, input).collect();
+        let effects = self.sync.handle(now, input);
         self.queue.extend(effects);
     }
 }

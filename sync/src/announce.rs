@@ -7,7 +7,7 @@ use baton_crdt::{ContentId, Control, UserDoc, VersionVector};
 use baton_protocol::{HandoffOutcome, LeaseView, ServerFrame};
 use bytes::Bytes;
 
-use crate::effect::{ControlEvent, Effect, Lane, Observed};
+use crate::effect::{ControlEvent, Lane, Observed};
 use crate::machine::UserSync;
 use crate::pipeline::Staged;
 use crate::record::Record;
@@ -102,9 +102,7 @@ impl UserSync {
     /// and tell every device and the observer.
     pub(crate) fn lease_changed(&mut self, lease: LeaseView) {
         self.durable_lease = lease.clone();
-        self.emit(Effect::Observe(Observed::Control(ControlEvent::Lease(
-            lease.clone(),
-        ))));
+        self.observe(|| Observed::Control(ControlEvent::Lease(lease.clone())));
         let frame = ServerFrame::Lease(lease);
         self.check_durable(&frame);
         let text = Bytes::from(frame.to_text());
@@ -133,10 +131,12 @@ impl UserSync {
             }
             None => HandoffOutcome::TargetOffline,
         };
-        self.emit(Effect::Observe(Observed::Control(ControlEvent::Handoff {
-            target: done.target.clone(),
-            frame: control,
-        })));
+        self.observe(|| {
+            Observed::Control(ControlEvent::Handoff {
+                target: done.target.clone(),
+                frame: control,
+            })
+        });
         self.lease_changed(done.lease);
         metrics::counter!("baton_handoffs_total", "outcome" => format!("{outcome:?}")).increment(1);
         if let Some(conn) = self.conn_of(&done.from) {

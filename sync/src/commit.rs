@@ -55,7 +55,7 @@ impl UserSync {
             mark: p.mark,
             fanned_out,
         });
-        self.emit(Effect::Observe(Observed::Delta(p.op.clone())));
+        self.observe(|| Observed::Delta(p.op.clone()));
         if let Some(lease) = p.lease {
             self.lease_changed(lease);
         }

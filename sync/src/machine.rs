@@ -75,6 +75,9 @@ pub struct UserSync {
     pub(crate) ending: Option<Ending>,
     pub(crate) stopped: bool,
     pub(crate) now: Now,
+    /// Someone listens to [`Effect::Observe`] (the PubNub bridge); when not,
+    /// those effects (and the copies they carry) are not made.
+    pub(crate) observed: bool,
     out: Vec<Effect>,
 }
 
@@ -109,6 +112,7 @@ impl UserSync {
             ending: None,
             stopped: false,
             now,
+            observed: false,
             out: Vec::new(),
         }
     }
@@ -118,20 +122,22 @@ impl UserSync {
     /// store (its holder was connected to the process that stopped) is
     /// released by a logged record. The holder takes it again with its next
     /// `playing`, under a new token.
-    pub fn start(&mut self, now: Now) -> std::vec::Drain<'_, Effect> {
+    pub fn start(&mut self, now: Now) -> Vec<Effect> {
         self.now = now;
         if let Some(holder) = self.doc.lease().map(|l| l.device.clone()) {
             self.release_lease_of(&holder);
         }
         self.submit();
-        self.out.drain(..)
+        std::mem::take(&mut self.out)
     }
 
     /// Handle one input at `now`; the effects are to be carried out in order.
-    /// After [`Effect::Stop`] every input is ignored.
-    pub fn handle(&mut self, now: Now, input: Input) -> std::vec::Drain<'_, Effect> {
+    /// After [`Effect::Stop`] every input is ignored. The effects come back in
+    /// a vector of their own (not a buffer kept here): an idle user holds no
+    /// capacity for the largest burst it ever produced.
+    pub fn handle(&mut self, now: Now, input: Input) -> Vec<Effect> {
         if self.stopped {
-            return self.out.drain(..);
+            return Vec::new();
         }
         self.now = now;
         self.dispatch(input);
@@ -140,7 +146,7 @@ impl UserSync {
             self.submit();
             self.when_idle();
         }
-        self.out.drain(..)
+        std::mem::take(&mut self.out)
     }
 
     fn dispatch(&mut self, input: Input) {
@@ -254,6 +260,18 @@ impl UserSync {
 
     pub(crate) fn emit(&mut self, effect: Effect) {
         self.out.push(effect);
+    }
+
+    /// Make the observation built by `event` when someone listens.
+    pub(crate) fn observe(&mut self, event: impl FnOnce() -> crate::effect::Observed) {
+        if self.observed {
+            self.out.push(Effect::Observe(event()));
+        }
+    }
+
+    /// Whether [`Effect::Observe`] is wanted (off by default).
+    pub fn set_observed(&mut self, on: bool) {
+        self.observed = on;
     }
 
     /// Close every connected device with `code` and forget them.

@@ -24,9 +24,7 @@ impl UserSync {
     pub(crate) fn broadcast_presence(&mut self) {
         let devices = self.presence();
         self.emit(Effect::PublishPresence(devices.clone()));
-        self.emit(Effect::Observe(Observed::Control(ControlEvent::Presence(
-            devices.clone(),
-        ))));
+        self.observe(|| Observed::Control(ControlEvent::Presence(devices.clone())));
         let frame = Bytes::from(ServerFrame::Presence { devices }.to_text());
         let conns: Vec<u64> = self.devices.values().map(|d| d.conn).collect();
         for conn in conns {

@@ -222,3 +222,27 @@ async fn reconnect_resumes_with_deltas() {
     assert_eq!(phone.watchlist(), tv.watchlist());
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_device_resumes_with_more_deltas_than_the_live_frame_cap() {
+    // 400 ops, well past the 256-frame cap of live frames, all in the window
+    // (log-retention-ops 1000): a new device gets them as catch-up deltas,
+    // and the presence frame queued behind them is not refused (4008).
+    let server = TestServer::sqlite(test_config()).await;
+    let mut tv = server.device("many", "tv", "tv").await;
+    for i in 0..400 {
+        let seq = tv.op(add(&format!("movie:{i}"))).await;
+        tv.wait_ack(seq).await;
+    }
+    let mut phone = server.device("many", "phone", "mobile").await;
+    assert_eq!(phone.welcome["resume"], "deltas");
+    assert_eq!(phone.watchlist().len(), 400);
+    let presence = phone.wait_for("presence").await;
+    assert!(presence["devices"].as_array().is_some_and(|d| d
+        .iter()
+        .any(|e| e["device"] == "phone" && e["online"] == true)));
+    // Still connected: an op round-trips.
+    let seq = phone.op(add("movie:last")).await;
+    phone.wait_ack(seq).await;
+    server.stop().await;
+}

@@ -95,13 +95,14 @@ impl Actor for UserActor {
         metrics::histogram!("baton_user_activation_seconds")
             .record(started.elapsed().as_secs_f64());
         metrics::gauge!("baton_user_actors").increment(1.0);
-        let sync = UserSync::new(
+        let mut sync = UserSync::new(
             self.sync.clone(),
             self.limits.clone(),
             args.user.clone(),
             recovered,
             now,
         );
+        sync.set_observed(self.observer.is_some());
         Ok(UserState {
             sync,
             io: Io {

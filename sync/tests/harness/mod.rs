@@ -63,7 +63,7 @@ impl H {
             store: Vec::new(),
             inflight: None,
         };
-        let effects: Vec<Effect> = h.sync.start(now(now_ms, 2)).collect();
+        let effects = h.sync.start(now(now_ms, 2));
         h.take(effects);
         h
     }
@@ -80,10 +80,7 @@ impl H {
 
     pub fn input(&mut self, input: Input) -> Vec<Effect> {
         self.hlc += 1;
-        let effects: Vec<Effect> = self
-            .sync
-            .handle(now(self.now_ms, self.hlc), input)
-            .collect();
+        let effects = self.sync.handle(now(self.now_ms, self.hlc), input);
         self.take(effects)
     }
 
