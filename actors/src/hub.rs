@@ -40,7 +40,9 @@ use crate::placement::{Placement, Route, SingleNode, WarmState};
 use crate::protocol::DeviceIdentity;
 use crate::protocol::{DeviceHello, ErrorFrame};
 use crate::shared::Shared;
-use crate::user::{UserActor, UserArgs, UserMsg, UserStats, UserView};
+use crate::user::{
+    DeviceMsg, LifecycleMsg, ReadMsg, UserActor, UserArgs, UserMsg, UserStats, UserView,
+};
 
 /// Handle to this node's actor system. Cheap to clone.
 #[derive(Clone)]
@@ -335,13 +337,15 @@ impl Hub {
             let actor = self.user(&ident.user).await.map_err(unavailable)?;
             let reply = actor
                 .call(
-                    |reply| UserMsg::Attach {
-                        device: ident.device.clone(),
-                        conn,
-                        link: link.clone(),
-                        hello: hello.clone(),
-                        vv: vv.clone(),
-                        reply,
+                    |reply| {
+                        UserMsg::Device(DeviceMsg::Attach {
+                            device: ident.device.clone(),
+                            conn,
+                            link: link.clone(),
+                            hello: hello.clone(),
+                            vv: vv.clone(),
+                            reply,
+                        })
                     },
                     Some(self.inner.cfg.call_timeout),
                 )
@@ -363,12 +367,14 @@ impl Hub {
 
     /// The user's durable state (activates the user if needed).
     pub async fn read(&self, user: &str) -> Result<UserView, ActorError> {
-        self.ask(user, UserMsg::Read).await
+        self.ask(user, |reply| UserMsg::Read(ReadMsg::State(reply)))
+            .await
     }
 
     /// Size figures of one user's state.
     pub async fn stats(&self, user: &str) -> Result<UserStats, ActorError> {
-        self.ask(user, UserMsg::Stats).await
+        self.ask(user, |reply| UserMsg::Read(ReadMsg::Stats(reply)))
+            .await
     }
 
     /// Ask the user's actor; if it stopped (passivation) before answering,
@@ -408,9 +414,12 @@ impl Hub {
                 .filter_map(|s| s.cell.get().map(|l| l.actor.clone()))
                 .collect()
         };
-        let waits = actors
-            .iter()
-            .map(|a| a.call(UserMsg::Shutdown, Some(timeout)));
+        let waits = actors.iter().map(|a| {
+            a.call(
+                |reply| UserMsg::Lifecycle(LifecycleMsg::Shutdown(reply)),
+                Some(timeout),
+            )
+        });
         futures_util::future::join_all(waits).await;
         self.inner.supervisor.stop(None);
     }
@@ -479,7 +488,7 @@ async fn sweep(inner: std::sync::Weak<HubInner>) {
             // One housekeeping tick (idle passivation) per live actor: a
             // timer task per actor would cost memory for every user.
             for live in users.values().filter_map(|s| s.cell.get()) {
-                let _ = live.actor.cast(UserMsg::Tick);
+                let _ = live.actor.cast(UserMsg::Lifecycle(LifecycleMsg::Tick));
             }
             if users.len() <= inner.cfg.max_live_users {
                 continue;
@@ -496,7 +505,7 @@ async fn sweep(inner: std::sync::Weak<HubInner>) {
                 .collect()
         };
         for actor in victims {
-            let _ = actor.cast(UserMsg::Passivate);
+            let _ = actor.cast(UserMsg::Lifecycle(LifecycleMsg::Passivate));
         }
     }
 }

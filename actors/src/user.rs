@@ -16,5 +16,5 @@ mod personal;
 
 pub(crate) use actor::{UserActor, UserArgs};
 pub use baton_sync::{DeviceView, PlaybackView, UserStats, UserView, WatchlistView};
-pub use msg::UserMsg;
+pub use msg::{DeviceMsg, LifecycleMsg, PersonalMsg, ReadMsg, StoreMsg, UserMsg};
 pub use personal::PersonalView;

@@ -15,7 +15,7 @@ use crate::link::DeviceLink;
 use crate::protocol::DeviceIdentity;
 use crate::protocol::{BoxStream, WireIn};
 use crate::protocol::{ClientFrame, CloseCode, ErrorFrame, ServerFrame, PROTOCOL_VERSION};
-use crate::user::UserMsg;
+use crate::user::{DeviceMsg, PersonalMsg, UserMsg};
 use crate::wire::parse_client_frame;
 
 /// Wait for `hello` and attach. Returns the user actor, or `None` when the
@@ -169,15 +169,17 @@ impl Session<'_> {
                 }
                 shared.inflight.fetch_add(1, Ordering::AcqRel);
                 metrics::counter!("baton_ops_received_total").increment(1);
-                UserMsg::Op {
+                UserMsg::Device(DeviceMsg::Op {
                     device,
                     conn,
                     seq,
                     op,
                     received: now,
-                }
+                })
             }
-            ClientFrame::Heartbeat { activity } => UserMsg::Heartbeat { device, activity },
+            ClientFrame::Heartbeat { activity } => {
+                UserMsg::Device(DeviceMsg::Heartbeat { device, activity })
+            }
             ClientFrame::Handoff {
                 request_id,
                 target,
@@ -191,13 +193,13 @@ impl Session<'_> {
                     ));
                     return false;
                 }
-                UserMsg::Handoff {
+                UserMsg::Device(DeviceMsg::Handoff {
                     device,
                     request_id,
                     target,
                     content,
                     position_ms,
-                }
+                })
             }
             ClientFrame::Resync {} => {
                 if !self.link.shared().request_snapshot() {
@@ -205,16 +207,18 @@ impl Session<'_> {
                     metrics::counter!("baton_resyncs_merged_total").increment(1);
                     return false;
                 }
-                UserMsg::Resync { device, conn }
+                UserMsg::Device(DeviceMsg::Resync { device, conn })
             }
-            ClientFrame::Interaction { content, kind } => UserMsg::Interaction {
-                device,
-                content: content.as_str().to_owned(),
-                kind,
-                at_ms: std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as u64),
-            },
+            ClientFrame::Interaction { content, kind } => {
+                UserMsg::Personal(PersonalMsg::Interaction {
+                    device,
+                    content: content.as_str().to_owned(),
+                    kind,
+                    at_ms: std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis() as u64),
+                })
+            }
         };
         if self.user.cast(msg).is_err() {
             self.link.close(CloseCode::InternalError);

@@ -11,7 +11,7 @@ use super::rates::DeviceRates;
 use crate::hub::{ConnPermit, Hub};
 use crate::link::{DeviceLink, LinkShared, QueueBounds};
 use crate::protocol::{BoxSink, BoxStream, CloseCode, DeviceIdentity, ErrorFrame, WireIn, WireOut};
-use crate::user::UserMsg;
+use crate::user::{DeviceMsg, UserMsg};
 
 /// Why writing stopped.
 enum WriteEnd {
@@ -162,10 +162,10 @@ async fn serve(
         if let Some(jti) = &ident.jti {
             hub.unregister_token(jti, conn);
         }
-        let _ = user.cast(UserMsg::Detach {
+        let _ = user.cast(UserMsg::Device(DeviceMsg::Detach {
             device: ident.device.clone(),
             conn,
-        });
+        }));
     }
     tracing::info!(close = ?shared.close_requested(), "device detached");
     drop(permit);

@@ -20,7 +20,7 @@ use baton_personalization::{PersonalizationError, USER_PREFERENCES};
 use baton_store::Erased;
 
 use super::Hub;
-use crate::user::{PersonalView, UserMsg};
+use crate::user::{LifecycleMsg, PersonalView, ReadMsg, UserMsg};
 use crate::ActorError;
 
 /// What one erasure did.
@@ -106,7 +106,10 @@ impl Hub {
             return Ok(false);
         };
         match actor
-            .call(UserMsg::Erase, Some(self.inner.cfg.call_timeout))
+            .call(
+                |reply| UserMsg::Lifecycle(LifecycleMsg::Erase(reply)),
+                Some(self.inner.cfg.call_timeout),
+            )
             .await
         {
             Ok(ractor::rpc::CallResult::Success(())) => {}
@@ -121,6 +124,7 @@ impl Hub {
 
     /// What the user's actor holds for personalization (activates the user).
     pub async fn personal(&self, user: &str) -> Result<PersonalView, ActorError> {
-        self.ask(user, UserMsg::Personal).await
+        self.ask(user, |reply| UserMsg::Read(ReadMsg::Personal(reply)))
+            .await
     }
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 use super::{Hub, Live};
 use crate::error::ActorError;
 use crate::placement::{Route, WarmState};
-use crate::user::UserMsg;
+use crate::user::{LifecycleMsg, StoreMsg, UserMsg};
 
 impl Hub {
     /// The owner of `user` in this node's view.
@@ -102,7 +102,10 @@ impl Hub {
                 .and_then(|s| s.cell.get().map(|l| l.actor.clone()))
         }?;
         match actor
-            .call(UserMsg::Release, Some(self.inner.cfg.call_timeout))
+            .call(
+                |reply| UserMsg::Lifecycle(LifecycleMsg::Release(reply)),
+                Some(self.inner.cfg.call_timeout),
+            )
             .await
         {
             Ok(ractor::rpc::CallResult::Success(state)) => state,
@@ -168,7 +171,7 @@ impl Hub {
             epoch = live.epoch,
             "claim superseded; fencing the local actor"
         );
-        let _ = live.actor.cast(UserMsg::Fenced);
+        let _ = live.actor.cast(UserMsg::Store(StoreMsg::Fenced));
         self.inner.forget_actor(user, live.actor.get_id());
     }
 

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::Hub;
 use crate::error::ActorError;
-use crate::user::UserMsg;
+use crate::user::{ReadMsg, UserMsg};
 
 /// A ranked list for one user.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -40,7 +40,9 @@ impl Hub {
         limit: usize,
         exclude_watchlist: bool,
     ) -> Result<RecommendationView, ActorError> {
-        let view = self.ask(user, UserMsg::Personal).await?;
+        let view = self
+            .ask(user, |reply| UserMsg::Read(ReadMsg::Personal(reply)))
+            .await?;
         let mut out = RecommendationView {
             user: user.to_owned(),
             adapter_version: view.adapter_version,

@@ -10,7 +10,7 @@ use baton_store::Store;
 use baton_sync::{CommitFailure, Input, SyncConfig, UserSync};
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use super::msg::UserMsg;
+use super::msg::{DeviceMsg, LifecycleMsg, PersonalMsg, ReadMsg, StoreMsg, UserMsg};
 use super::personal::Personal;
 use crate::clock::Clock;
 use crate::link::DeviceLink;
@@ -173,14 +173,14 @@ impl UserActor {
     ) -> Option<Input> {
         let io = &mut state.io;
         Some(match msg {
-            UserMsg::Attach {
+            UserMsg::Device(DeviceMsg::Attach {
                 device,
                 conn,
                 link,
                 hello,
                 vv,
                 reply,
-            } => {
+            }) => {
                 io.links.insert(conn, link);
                 let ticket = io.ticket();
                 io.attaching.insert(ticket, reply);
@@ -192,85 +192,91 @@ impl UserActor {
                     ticket,
                 }
             }
-            UserMsg::Detach { device, conn } => {
+            UserMsg::Device(DeviceMsg::Detach { device, conn }) => {
                 io.links.remove(&conn);
                 Input::Detach { device, conn }
             }
-            UserMsg::Op {
+            UserMsg::Device(DeviceMsg::Op {
                 device,
                 conn,
                 seq,
                 op,
                 received,
-            } => Input::Op {
+            }) => Input::Op {
                 device,
                 conn,
                 seq,
                 op,
                 mark: self.clock.mark_at(received),
             },
-            UserMsg::Heartbeat { device, activity } => Input::Heartbeat { device, activity },
-            UserMsg::Handoff {
+            UserMsg::Device(DeviceMsg::Heartbeat { device, activity }) => {
+                Input::Heartbeat { device, activity }
+            }
+            UserMsg::Device(DeviceMsg::Handoff {
                 device,
                 request_id,
                 target,
                 content,
                 position_ms,
-            } => Input::Handoff {
+            }) => Input::Handoff {
                 device,
                 request_id,
                 target,
                 content,
                 position_ms,
             },
-            UserMsg::Resync { device, conn } => Input::Resync { device, conn },
-            UserMsg::Read(reply) => {
+            UserMsg::Device(DeviceMsg::Resync { device, conn }) => Input::Resync { device, conn },
+            UserMsg::Read(ReadMsg::State(reply)) => {
                 let ticket = io.ticket();
                 io.reads.insert(ticket, reply);
                 Input::Read { ticket }
             }
-            UserMsg::Committed(result) => Input::Committed(result.map_err(|e| CommitFailure {
-                stale_writer: e.is_stale_writer(),
-                detail: e.to_string(),
-            })),
-            UserMsg::SnapshotSaved(version, ok) => Input::SnapshotSaved { version, ok },
-            UserMsg::Fenced => Input::Fenced,
-            UserMsg::Tick => Input::Tick,
-            UserMsg::Passivate => Input::Passivate,
-            UserMsg::Shutdown(reply) => {
+            UserMsg::Store(StoreMsg::Committed(result)) => {
+                Input::Committed(result.map_err(|e| CommitFailure {
+                    stale_writer: e.is_stale_writer(),
+                    detail: e.to_string(),
+                }))
+            }
+            UserMsg::Store(StoreMsg::SnapshotSaved(version, ok)) => {
+                Input::SnapshotSaved { version, ok }
+            }
+            UserMsg::Store(StoreMsg::Fenced) => Input::Fenced,
+            UserMsg::Lifecycle(LifecycleMsg::Tick) => Input::Tick,
+            UserMsg::Lifecycle(LifecycleMsg::Passivate) => Input::Passivate,
+            UserMsg::Lifecycle(LifecycleMsg::Shutdown(reply)) => {
                 io.shutdown = Some(reply);
                 Input::Shutdown { ticket: 0 }
             }
-            UserMsg::Release(reply) => {
+            UserMsg::Lifecycle(LifecycleMsg::Release(reply)) => {
                 io.release = Some(reply);
                 Input::Release { ticket: 0 }
             }
-            UserMsg::Erase(reply) => {
+            UserMsg::Lifecycle(LifecycleMsg::Erase(reply)) => {
                 io.erase = Some(reply);
                 Input::Erase { ticket: 0 }
             }
-            UserMsg::Stats(reply) => {
+            UserMsg::Read(ReadMsg::Stats(reply)) => {
                 let _ = reply.send(state.sync.stats());
                 return None;
             }
-            UserMsg::Interaction {
+            UserMsg::Personal(PersonalMsg::Interaction {
                 device,
                 content,
                 kind,
                 at_ms,
-            } => {
+            }) => {
                 self.on_interaction(myself, state, &device, content, kind, at_ms);
                 return None;
             }
-            UserMsg::InteractionKnown(interaction, embedding) => {
+            UserMsg::Personal(PersonalMsg::InteractionKnown(interaction, embedding)) => {
                 self.on_interaction_known(myself, state, interaction, embedding);
                 return None;
             }
-            UserMsg::AdapterTrained(adapter) => {
+            UserMsg::Personal(PersonalMsg::AdapterTrained(adapter)) => {
                 self.on_trained(myself, state, adapter);
                 return None;
             }
-            UserMsg::Personal(reply) => {
+            UserMsg::Read(ReadMsg::Personal(reply)) => {
                 let _ = reply.send(self.personal_view(state));
                 return None;
             }

@@ -7,7 +7,7 @@ use ractor::ActorRef;
 
 use super::actor::{Io, UserActor};
 use super::load::entry_of;
-use super::msg::UserMsg;
+use super::msg::{StoreMsg, UserMsg};
 
 impl UserActor {
     pub(crate) async fn carry_out(&self, myself: &ActorRef<UserMsg>, io: &mut Io, effect: Effect) {
@@ -48,7 +48,7 @@ impl UserActor {
                 tokio::spawn(async move {
                     // Under a claim, an append of a superseded owner is fenced.
                     let result = store.append_claimed(entries, epoch).await;
-                    let _ = me.cast(UserMsg::Committed(result));
+                    let _ = me.cast(UserMsg::Store(StoreMsg::Committed(result)));
                 });
             }
             Effect::SaveSnapshot(save) => self.save_in_background(myself, io, save),
@@ -133,7 +133,7 @@ impl UserActor {
                     true
                 }
                 Err(e) if e.is_stale_writer() => {
-                    let _ = me.cast(UserMsg::Fenced);
+                    let _ = me.cast(UserMsg::Store(StoreMsg::Fenced));
                     false
                 }
                 Err(e) => {
@@ -141,7 +141,7 @@ impl UserActor {
                     false
                 }
             };
-            let _ = me.cast(UserMsg::SnapshotSaved(version, ok));
+            let _ = me.cast(UserMsg::Store(StoreMsg::SnapshotSaved(version, ok)));
         });
     }
 

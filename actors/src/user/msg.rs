@@ -10,8 +10,22 @@ use crate::link::DeviceLink;
 use crate::protocol::{Activity, DeviceHello, ErrorFrame};
 use baton_sync::{UserStats, UserView};
 
-/// Messages to a user actor.
+/// Messages to a user actor, grouped by who sends them.
 pub enum UserMsg {
+    /// From the user's device sessions.
+    Device(DeviceMsg),
+    /// Reads for REST, recommendations and the admin API.
+    Read(ReadMsg),
+    /// Personalization: interactions and the adapter's training.
+    Personal(PersonalMsg),
+    /// Results of the store work the actor started.
+    Store(StoreMsg),
+    /// The activation's lifecycle, from the hub and the cluster.
+    Lifecycle(LifecycleMsg),
+}
+
+/// Traffic of a device session.
+pub enum DeviceMsg {
     /// A device finished its `hello`: register it, send `welcome` and catch-up.
     Attach {
         /// Device id.
@@ -74,6 +88,20 @@ pub enum UserMsg {
         /// Connection id.
         conn: u64,
     },
+}
+
+/// Reads of the user's state.
+pub enum ReadMsg {
+    /// Read the user's committed state (REST).
+    State(RpcReplyPort<UserView>),
+    /// Read size figures (admin).
+    Stats(RpcReplyPort<UserStats>),
+    /// Read what recommendations need (REST).
+    Personal(RpcReplyPort<super::personal::PersonalView>),
+}
+
+/// Personalization work.
+pub enum PersonalMsg {
     /// An interaction event from a device (personalization).
     Interaction {
         /// Device id.
@@ -89,28 +117,28 @@ pub enum UserMsg {
     InteractionKnown(baton_personalization::Interaction, Vec<f32>),
     /// A training step finished (`None`: it failed; the old adapter stays).
     AdapterTrained(Option<Box<baton_personalization::Adapter>>),
-    /// Read what recommendations need (REST).
-    Personal(RpcReplyPort<super::personal::PersonalView>),
-    /// Read the user's committed state (REST).
-    Read(RpcReplyPort<UserView>),
-    /// Read size figures (admin).
-    Stats(RpcReplyPort<UserStats>),
+}
+
+/// What the store said about work the actor started.
+pub enum StoreMsg {
     /// The commit of the batch in flight finished.
     Committed(Result<(), StoreError>),
     /// A snapshot save finished (version, success).
     SnapshotSaved(u64, bool),
+    /// A store write found a newer owner: close devices with 4009 and stop.
+    Fenced,
+}
+
+/// The activation's lifecycle.
+pub enum LifecycleMsg {
     /// Periodic housekeeping: idle passivation.
     Tick,
     /// The hub asks an idle actor to stop (live-actor cap).
     Passivate,
     /// Graceful shutdown: close devices with 1001, flush, snapshot, stop.
     Shutdown(RpcReplyPort<()>),
-    /// The user moves to another node: close devices with 4009, flush, save a
     /// snapshot, answer with the live state (for a warm handoff) and stop.
     Release(RpcReplyPort<Option<crate::placement::WarmState>>),
-    /// A store write found a newer owner: close devices with 4009 and stop.
-    Fenced,
-    /// The user is being erased: close devices with 4010, wait for a snapshot
     /// write in flight, answer, and stop without writing anything.
     Erase(RpcReplyPort<()>),
 }

@@ -20,7 +20,7 @@ use baton_store::Store;
 use ractor::ActorRef;
 
 use super::actor::{UserActor, UserState};
-use super::msg::UserMsg;
+use super::msg::{PersonalMsg, UserMsg};
 use crate::device::count_error;
 use crate::protocol::{ErrorFrame, ServerFrame};
 use baton_sync::{SyncConfig, TokenBucket};
@@ -122,7 +122,10 @@ impl UserActor {
                         kind,
                         at_ms,
                     };
-                    let _ = me.cast(UserMsg::InteractionKnown(interaction, item.vector));
+                    let _ = me.cast(UserMsg::Personal(PersonalMsg::InteractionKnown(
+                        interaction,
+                        item.vector,
+                    )));
                 }
                 Ok(_) | Err(PersonalizationError::UnknownCollection(_)) => {
                     refuse(ErrorFrame::new(
@@ -222,17 +225,19 @@ impl UserActor {
                 Ok(Ok(adapter)) => adapter,
                 Ok(Err(err)) => {
                     tracing::warn!(user, error = %err, "training step failed");
-                    let _ = me.cast(UserMsg::AdapterTrained(None));
+                    let _ = me.cast(UserMsg::Personal(PersonalMsg::AdapterTrained(None)));
                     return;
                 }
                 Err(join) => {
                     tracing::error!(user, error = %join, "training step panicked");
-                    let _ = me.cast(UserMsg::AdapterTrained(None));
+                    let _ = me.cast(UserMsg::Personal(PersonalMsg::AdapterTrained(None)));
                     return;
                 }
             };
             persist(&store, vectors.as_ref(), &user, &adapter).await;
-            let _ = me.cast(UserMsg::AdapterTrained(Some(Box::new(adapter))));
+            let _ = me.cast(UserMsg::Personal(PersonalMsg::AdapterTrained(Some(
+                Box::new(adapter),
+            ))));
         });
     }
 }
