@@ -5,7 +5,9 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod closes;
 mod node;
 mod sdk;
 mod sqlite;
+mod support;
 mod vectors;

@@ -1,5 +1,6 @@
 //! `baton-client` against a real node: offline edits, kill -9 with ops in
-//! flight, close codes, snapshot resume, token refresh, handoff, limits.
+//! flight, snapshot resume, token refresh, handoff, limits (close codes:
+//! `closes.rs`).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -9,99 +10,10 @@ use baton_client::{
     Client, ClientConfig, ConnectionState, ErrorCode, Event, FileStore, MemoryStore, PlayState,
     Store,
 };
-use tokio::sync::broadcast;
 
 use super::node::Node;
 
-const WAIT: Duration = Duration::from_secs(20);
-
-/// A client of `user`/`device` on `node` whose tokens come from `baton token`.
-fn client(node: &Node, user: &str, device: &str, kind: &str, store: Arc<dyn Store>) -> Client {
-    client_at(node, &node.url(), user, device, kind, store)
-}
-
-fn client_at(
-    node: &Node,
-    url: &str,
-    user: &str,
-    device: &str,
-    kind: &str,
-    store: Arc<dyn Store>,
-) -> Client {
-    let data = node.data_path();
-    let port = node.port;
-    let (user, dev) = (user.to_owned(), device.to_owned());
-    let tokens = move || {
-        let (data, user, dev) = (data.clone(), user.clone(), dev.clone());
-        async move { Ok(super::common::token(&data, port, None, &user, &dev)) }
-    };
-    let mut cfg = ClientConfig::new(url, device).kind(kind);
-    cfg.backoff.base = Duration::from_millis(100);
-    cfg.backoff.cap = Duration::from_secs(1);
-    Client::start(cfg, tokens, store).expect("client starts")
-}
-
-/// Waits until `pred` holds for the client's (optimistic) state and nothing
-/// is pending.
-async fn settle(c: &Client, what: &str, pred: impl Fn(&baton_client::StateView) -> bool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let s = c.state().expect("state");
-        if pred(&s) && c.pending().expect("pending").is_empty() {
-            let confirmed = c.confirmed().expect("confirmed");
-            if pred(&confirmed) {
-                return;
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: not settled: {s:?} pending {:?}",
-            c.pending()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn live(c: &Client) {
-    let mut w = c.connection();
-    tokio::time::timeout(WAIT, w.wait_for(|s| *s == ConnectionState::Live))
-        .await
-        .expect("live in time")
-        .expect("watch");
-}
-
-async fn event(
-    rx: &mut broadcast::Receiver<Event>,
-    what: &str,
-    f: impl Fn(&Event) -> bool,
-) -> Event {
-    tokio::time::timeout(WAIT, async {
-        loop {
-            match rx.recv().await {
-                Ok(e) if f(&e) => return e,
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => panic!("{what}: events closed"),
-            }
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("{what}: no such event in time"))
-}
-
-fn server_vv(state: &str, device: &str) -> u64 {
-    let v: serde_json::Value = serde_json::from_str(state).expect("json");
-    v["vv"][device].as_u64().unwrap_or(0)
-}
-
-fn server_items(state: &str) -> Vec<String> {
-    let v: serde_json::Value = serde_json::from_str(state).expect("json");
-    v["watchlist"]
-        .as_array()
-        .expect("watchlist")
-        .iter()
-        .filter_map(|w| w["content"].as_str().map(str::to_owned))
-        .collect()
-}
+use super::support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_edits_are_sent_on_reconnect_and_reach_the_other_device() {
@@ -180,57 +92,6 @@ async fn kill9_with_ops_in_flight_loses_nothing_acked_and_applies_nothing_twice(
             "acked op {seq} lost"
         );
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_closes_and_the_client_resumes_on_the_restarted_node() {
-    let mut node = Node::start(&[]).await;
-    let tv = client(&node, "drain", "tv", "tv", Arc::new(MemoryStore::new()));
-    live(&tv).await;
-    let mut events = tv.subscribe();
-    node.terminate();
-    let off = event(&mut events, "offline", |e| {
-        matches!(e, Event::Connection(ConnectionState::Offline { .. }))
-    })
-    .await;
-    let Event::Connection(ConnectionState::Offline { reason, .. }) = off else {
-        unreachable!()
-    };
-    assert!(
-        reason.contains("1001") || reason.contains("1012"),
-        "drain closes with 1001 or 1012: {reason}"
-    );
-    node.wait_exit();
-    tv.add("after:drain").expect("add");
-    node.kill9_and_restart().await;
-    settle(&tv, "tv", |s| s.contains("after:drain")).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_commit_closes_1011_and_the_resend_lands_once() {
-    let node = Node::start(&[]).await;
-    let tv = client(&node, "f1011", "tv", "tv", Arc::new(MemoryStore::new()));
-    live(&tv).await;
-    tv.add("ok:1").expect("add");
-    settle(&tv, "first", |s| s.contains("ok:1")).await;
-    let db = super::sqlite::open(&node.data_path()).await;
-    super::sqlite::exec(
-        &db,
-        "CREATE TRIGGER inject_failure BEFORE INSERT ON store_log \
-         BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-    )
-    .await;
-    let mut events = tv.subscribe();
-    tv.add("fails:2").expect("add");
-    let off = event(&mut events, "1011", |e| {
-        matches!(e, Event::Connection(ConnectionState::Offline { .. }))
-    })
-    .await;
-    assert!(format!("{off:?}").contains("1011"), "{off:?}");
-    super::sqlite::exec(&db, "DROP TRIGGER inject_failure").await;
-    settle(&tv, "resend", |s| s.contains("fails:2")).await;
-    let state = node.state_text("f1011").await;
-    assert_eq!(server_vv(&state, "tv"), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -440,85 +301,4 @@ async fn server_limits_surface_as_typed_errors_and_normal_use_never_trips_them()
     .await
     .expect("closed in time")
     .expect("watch");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fenced_owner_closes_4009_and_the_client_resumes_at_once() {
-    let node = Node::start(&[("BATON_ACTORS__SNAPSHOT_EVERY_OPS", "3")]).await;
-    let tv = client(&node, "mv", "tv", "tv", Arc::new(MemoryStore::new()));
-    live(&tv).await;
-    tv.add("a:0").expect("add");
-    settle(&tv, "first", |s| s.contains("a:0")).await;
-    // Another node claims the user (a newer epoch): the next snapshot write
-    // of this node is fenced and the user moves away from it.
-    let db = super::sqlite::open(&node.data_path()).await;
-    super::sqlite::exec(
-        &db,
-        "INSERT INTO store_owners (user_id, epoch, node, claimed_at_ms) \
-         VALUES ('mv', 1000000, 'elsewhere', 0) \
-         ON CONFLICT(user_id) DO UPDATE SET epoch = 1000000, node = 'elsewhere'",
-    )
-    .await;
-    let mut events = tv.subscribe();
-    for i in 1..10 {
-        tv.add(&format!("a:{i}")).expect("add");
-    }
-    let off = event(&mut events, "4009", |e| {
-        matches!(e, Event::Connection(ConnectionState::Offline { .. }))
-    })
-    .await;
-    let Event::Connection(ConnectionState::Offline {
-        reason,
-        retry_in_ms,
-    }) = off
-    else {
-        unreachable!()
-    };
-    assert!(reason.contains("4009"), "{reason}");
-    assert!(
-        retry_in_ms <= 100,
-        "4009 reconnects at once: {retry_in_ms} ms"
-    );
-    settle(&tv, "resumed", |s| s.watchlist.len() == 10).await;
-    let state = node.state_text("mv").await;
-    assert_eq!(server_vv(&state, "tv"), 10);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slow_consumer_close_4008_is_followed_by_a_resume() {
-    // A 9-frame outbound queue: one group commit of three writers' ops
-    // (8 in flight each) fans out more deltas to the TV than its queue holds.
-    // A short catch-up window: the TV resumes from a snapshot (a few frames)
-    // rather than hundreds of deltas that would overflow the queue again.
-    let node = Node::start(&[
-        ("BATON_LIMITS__MAX_INFLIGHT_OPS", "8"),
-        ("BATON_LIMITS__OUTBOUND_QUEUE", "9"),
-        ("BATON_ACTORS__LOG_RETENTION_OPS", "10"),
-        ("BATON_ACTORS__SNAPSHOT_EVERY_OPS", "10"),
-    ])
-    .await;
-    let tv = client(&node, "sc", "tv", "tv", Arc::new(MemoryStore::new()));
-    live(&tv).await;
-    let mut events = tv.subscribe();
-    let writers: Vec<Client> = ["phone", "web", "tablet"]
-        .iter()
-        .map(|d| client(&node, "sc", d, "mobile", Arc::new(MemoryStore::new())))
-        .collect();
-    for w in &writers {
-        live(w).await;
-    }
-    for i in 0..200 {
-        for (n, w) in writers.iter().enumerate() {
-            w.add(&format!("w{n}:{i}")).expect("add");
-        }
-    }
-    let off = event(&mut events, "4008", |e| {
-        matches!(e, Event::Connection(ConnectionState::Offline { reason, .. }) if reason.contains("4008"))
-    })
-    .await;
-    assert!(format!("{off:?}").contains("4008"));
-    for w in &writers {
-        settle(w, "writer", |s| s.watchlist.len() == 600).await;
-    }
-    settle(&tv, "tv resumes", |s| s.watchlist.len() == 600).await;
 }

@@ -14,6 +14,7 @@ mod crash;
 mod erase_cases;
 mod fixture;
 mod owner_cases;
+mod snapshot_cases;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -47,6 +48,7 @@ fn main() {
         .chain(owner_cases::ALL)
         .chain(erase_cases::ALL)
         .chain(backup_cases::ALL)
+        .chain(snapshot_cases::ALL)
     {
         trials.push(trial(format!("sqlite::{name}"), Kind::Sqlite, None, *case));
         let pg_trial = match &pg {
