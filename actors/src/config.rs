@@ -102,3 +102,16 @@ impl ActorConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ActorConfig;
+
+    #[test]
+    fn the_default_configuration_announces_the_protocol_default_limits() {
+        assert_eq!(
+            ActorConfig::default().limits(),
+            crate::protocol::Limits::default()
+        );
+    }
+}

@@ -102,21 +102,10 @@ impl World {
             ..SyncConfig::default()
         };
         let limits = Limits {
-            max_message_bytes: 65_536,
             rate_limit_events: cfg.rate_limit_events,
             rate_limit_window_secs: cfg.rate_limit_window.as_secs(),
             max_inflight_ops: 4,
-            heartbeat_interval_secs: 10,
-            heartbeat_timeout_secs: 300,
-            max_name_bytes: 64,
-            max_kind_bytes: 32,
-            max_capabilities: 16,
-            max_capability_bytes: 32,
-            max_request_id_bytes: 64,
-            handoffs_per_minute: 30,
-            resyncs_per_minute: 6,
-            heartbeats_per_minute: 30,
-            interactions_per_minute: 60,
+            ..Limits::default()
         };
         let devices = (0..opts.devices)
             .map(|i| Device::new(&format!("dev{i}")))

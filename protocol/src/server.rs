@@ -156,6 +156,31 @@ pub struct Limits {
     pub interactions_per_minute: u32,
 }
 
+impl Default for Limits {
+    /// What a node on its default configuration announces (PROTOCOL.md,
+    /// `welcome`); `baton-actors` tests that `ActorConfig::default().limits()`
+    /// equals it, so the two cannot drift.
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 65_536,
+            rate_limit_events: 100,
+            rate_limit_window_secs: 60,
+            max_inflight_ops: 64,
+            heartbeat_interval_secs: 10,
+            heartbeat_timeout_secs: 300,
+            max_name_bytes: 64,
+            max_kind_bytes: 32,
+            max_capabilities: 16,
+            max_capability_bytes: 32,
+            max_request_id_bytes: 64,
+            handoffs_per_minute: 30,
+            resyncs_per_minute: 6,
+            heartbeats_per_minute: 30,
+            interactions_per_minute: 60,
+        }
+    }
+}
+
 /// One device in a `presence` frame.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -215,13 +215,7 @@ fn a_handoff_is_told_only_after_its_lease_move_is_durable() {
     let mut h = H::new(SyncConfig::default());
     h.join("tv", 1);
     h.join("phone", 2);
-    let effects = h.input(Input::Handoff {
-        device: "tv".into(),
-        request_id: "r1".into(),
-        target: "phone".into(),
-        content: baton_crdt::ContentId::parse("movie:1").expect("id"),
-        position_ms: 42,
-    });
+    let effects = h.handoff("tv", "phone", 42);
     assert!(kinds(&effects, 1).is_empty() && kinds(&effects, 2).is_empty());
     let effects = h.commit();
     assert_eq!(kinds(&effects, 2), ["playback_control", "lease"]);
@@ -229,13 +223,7 @@ fn a_handoff_is_told_only_after_its_lease_move_is_durable() {
     let token = frames(&effects, 2)[0]["lease"].as_u64().expect("token");
     assert_eq!(token, 1);
     // Offline and unknown targets are answered at once.
-    let effects = h.input(Input::Handoff {
-        device: "tv".into(),
-        request_id: "r2".into(),
-        target: "nobody".into(),
-        content: baton_crdt::ContentId::parse("movie:1").expect("id"),
-        position_ms: 0,
-    });
+    let effects = h.handoff("tv", "nobody", 0);
     assert_eq!(frames(&effects, 1)[0]["outcome"], "unknown_device");
 }
 
@@ -244,13 +232,7 @@ fn the_holder_going_offline_releases_the_lease_by_a_logged_record() {
     let mut h = H::new(SyncConfig::default());
     h.join("tv", 1);
     h.join("phone", 2);
-    h.input(Input::Handoff {
-        device: "tv".into(),
-        request_id: "r".into(),
-        target: "phone".into(),
-        content: baton_crdt::ContentId::parse("movie:1").expect("id"),
-        position_ms: 0,
-    });
+    h.handoff("tv", "phone", 0);
     h.commit();
     let effects = h.input(Input::Detach {
         device: "phone".into(),
@@ -274,13 +256,7 @@ fn a_recovered_lease_is_released_before_anyone_attaches() {
     let mut h = H::new(SyncConfig::default());
     h.join("tv", 1);
     h.join("phone", 2);
-    h.input(Input::Handoff {
-        device: "tv".into(),
-        request_id: "r".into(),
-        target: "phone".into(),
-        content: baton_crdt::ContentId::parse("movie:1").expect("id"),
-        position_ms: 0,
-    });
+    h.handoff("tv", "phone", 0);
     h.commit();
     // The process stops; a new activation recovers from the records.
     let stored = baton_sync::Stored {

@@ -243,7 +243,7 @@ impl Sim {
             resume,
             reset,
             lease: lease_of(&self.doc),
-            limits: limits(),
+            limits: Limits::default(),
         };
         self.recv(ServerFrame::Welcome(Box::new(welcome)))
     }
@@ -427,27 +427,6 @@ fn error_frame(e: &CrdtError, seq: u64) -> ErrorFrame {
         f.expected_seq = Some(*expected);
     }
     f
-}
-
-/// The server's default limits (PROTOCOL.md section 5, `welcome`).
-pub fn limits() -> Limits {
-    Limits {
-        max_message_bytes: 65_536,
-        rate_limit_events: 100,
-        rate_limit_window_secs: 60,
-        max_inflight_ops: 64,
-        heartbeat_interval_secs: 10,
-        heartbeat_timeout_secs: 300,
-        max_name_bytes: 64,
-        max_kind_bytes: 32,
-        max_capabilities: 16,
-        max_capability_bytes: 32,
-        max_request_id_bytes: 64,
-        handoffs_per_minute: 30,
-        resyncs_per_minute: 6,
-        heartbeats_per_minute: 30,
-        interactions_per_minute: 60,
-    }
 }
 
 /// Splits `text` into pieces of at most `max` bytes on character boundaries.

@@ -20,26 +20,6 @@ pub struct H {
     pub inflight: Option<Vec<Record>>,
 }
 
-pub fn limits() -> Limits {
-    Limits {
-        max_message_bytes: 65_536,
-        rate_limit_events: 100,
-        rate_limit_window_secs: 60,
-        max_inflight_ops: 64,
-        heartbeat_interval_secs: 10,
-        heartbeat_timeout_secs: 300,
-        max_name_bytes: 64,
-        max_kind_bytes: 32,
-        max_capabilities: 16,
-        max_capability_bytes: 32,
-        max_request_id_bytes: 64,
-        handoffs_per_minute: 30,
-        resyncs_per_minute: 6,
-        heartbeats_per_minute: 30,
-        interactions_per_minute: 60,
-    }
-}
-
 impl H {
     pub fn new(cfg: SyncConfig) -> H {
         let recovered =
@@ -53,7 +33,7 @@ impl H {
         let mut h = H {
             sync: UserSync::new(
                 Arc::new(cfg),
-                Arc::new(limits()),
+                Arc::new(Limits::default()),
                 "u".into(),
                 recovered,
                 now(now_ms, 1),
@@ -112,6 +92,17 @@ impl H {
             effects.extend(self.commit());
         }
         effects
+    }
+
+    /// `device` asks to move playback of movie:1 at `position_ms` to `target`.
+    pub fn handoff(&mut self, device: &str, target: &str, position_ms: u64) -> Vec<Effect> {
+        self.input(Input::Handoff {
+            device: device.into(),
+            request_id: format!("to-{target}"),
+            target: target.into(),
+            content: ContentId::parse("movie:1").expect("content id"),
+            position_ms,
+        })
     }
 
     pub fn op(&mut self, device: &str, conn: u64, seq: u64, op: Op) -> Vec<Effect> {
