@@ -1,7 +1,7 @@
 //! Read models of a user's state for REST and the admin read.
 
-use baton_crdt::{PlayState, VersionVector};
-use serde::Serialize;
+use baton_crdt::{PlayState, UserDoc, VersionVector};
+use serde::{Deserialize, Serialize};
 
 use baton_protocol::{LeaseView, PresenceEntry};
 
@@ -31,8 +31,9 @@ pub struct UserView {
     pub lease: LeaseView,
 }
 
-/// One watchlist entry.
-#[derive(Debug, Clone, Serialize)]
+/// One watchlist entry (also the device clients' view: one shape for both,
+/// so a replica and the server compare as JSON text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WatchlistView {
     /// Content id.
@@ -43,8 +44,8 @@ pub struct WatchlistView {
     pub added_from: String,
 }
 
-/// One playback position.
-#[derive(Debug, Clone, Serialize)]
+/// One playback position (also the device clients' view).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlaybackView {
     /// Content id.
@@ -91,6 +92,37 @@ pub struct UserStats {
     pub uncommitted: usize,
 }
 
+impl WatchlistView {
+    /// The watchlist of `doc`, sorted by content id.
+    pub fn list(doc: &UserDoc) -> Vec<WatchlistView> {
+        doc.watchlist()
+            .into_iter()
+            .map(|w| WatchlistView {
+                content: w.content.as_str().to_owned(),
+                added_at_ms: w.added_at_ms,
+                added_from: w.added_from,
+            })
+            .collect()
+    }
+}
+
+impl PlaybackView {
+    /// The playback registers of `doc`, sorted by content id.
+    pub fn list(doc: &UserDoc) -> Vec<PlaybackView> {
+        doc.playback()
+            .into_iter()
+            .map(|p| PlaybackView {
+                content: p.content.as_str().to_owned(),
+                position_ms: p.position_ms,
+                duration_ms: p.duration_ms,
+                state: p.state,
+                device: p.device,
+                ts: p.ts.to_string(),
+            })
+            .collect()
+    }
+}
+
 impl UserSync {
     /// The durable state (call it only when no commit is in flight, as
     /// [`Input::Read`](crate::Input::Read) does).
@@ -99,29 +131,8 @@ impl UserSync {
             user: self.user.clone(),
             version: self.doc.version(),
             vv: self.doc.vv().clone(),
-            watchlist: self
-                .doc
-                .watchlist()
-                .into_iter()
-                .map(|w| WatchlistView {
-                    content: w.content.as_str().to_owned(),
-                    added_at_ms: w.added_at_ms,
-                    added_from: w.added_from,
-                })
-                .collect(),
-            playback: self
-                .doc
-                .playback()
-                .into_iter()
-                .map(|p| PlaybackView {
-                    content: p.content.as_str().to_owned(),
-                    position_ms: p.position_ms,
-                    duration_ms: p.duration_ms,
-                    state: p.state,
-                    device: p.device,
-                    ts: p.ts.to_string(),
-                })
-                .collect(),
+            watchlist: WatchlistView::list(&self.doc),
+            playback: PlaybackView::list(&self.doc),
             devices: self.presence(),
             preferences: self.doc.preferences_json(),
             lease: self.durable_lease.clone(),

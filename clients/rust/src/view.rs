@@ -2,7 +2,7 @@
 //! server's `GET /v1/users/{user}/state` (field order included), so a
 //! replica and the server can be compared as JSON text.
 
-use baton_crdt::{PlayState, UserDoc, VersionVector};
+use baton_crdt::{UserDoc, VersionVector};
 use baton_protocol::LeaseView;
 use serde::{Deserialize, Serialize};
 
@@ -23,33 +23,11 @@ pub struct StateView {
     pub lease: LeaseView,
 }
 
-/// One watchlist entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WatchlistEntry {
-    /// Content id.
-    pub content: String,
-    /// When it was added (device clock of the latest live add, Unix ms).
-    pub added_at_ms: u64,
-    /// The device of that add.
-    pub added_from: String,
-}
+/// One watchlist entry: the server's own view type (one shape for both).
+pub use baton_sync::WatchlistView as WatchlistEntry;
 
-/// One playback register.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlaybackEntry {
-    /// Content id.
-    pub content: String,
-    /// Position in ms.
-    pub position_ms: u64,
-    /// Duration in ms.
-    pub duration_ms: u64,
-    /// Playing, paused or ended.
-    pub state: PlayState,
-    /// The device that wrote it.
-    pub device: String,
-    /// Its HLC timestamp, `"<time>/<hlc_id>"`.
-    pub ts: String,
-}
+/// One playback register: the server's own view type.
+pub use baton_sync::PlaybackView as PlaybackEntry;
 
 impl StateView {
     /// The view of `doc` at `version` with `lease`.
@@ -57,27 +35,8 @@ impl StateView {
         StateView {
             version,
             vv: doc.vv().clone(),
-            watchlist: doc
-                .watchlist()
-                .into_iter()
-                .map(|w| WatchlistEntry {
-                    content: w.content.as_str().to_owned(),
-                    added_at_ms: w.added_at_ms,
-                    added_from: w.added_from,
-                })
-                .collect(),
-            playback: doc
-                .playback()
-                .into_iter()
-                .map(|p| PlaybackEntry {
-                    content: p.content.as_str().to_owned(),
-                    position_ms: p.position_ms,
-                    duration_ms: p.duration_ms,
-                    state: p.state,
-                    device: p.device,
-                    ts: p.ts.to_string(),
-                })
-                .collect(),
+            watchlist: WatchlistEntry::list(doc),
+            playback: PlaybackEntry::list(doc),
             preferences: doc.preferences_json(),
             lease: lease.clone(),
         }
