@@ -1,5 +1,8 @@
 //! The node's one clock: wall time, the hybrid logical clock and monotonic
-//! marks, read here and handed to the sans-IO parts as [`Now`].
+//! marks, read here and handed to the sans-IO parts as [`Now`]. Nothing else
+//! on the node reads the wall clock (token expiry, erasure and export times,
+//! interaction times and revocation expiry all come from [`wall_ms`]); tokio's
+//! monotonic timers drive the sockets' liveness checks.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -32,6 +35,11 @@ impl Clock {
         }
     }
 
+    /// Wall-clock ms since the Unix epoch.
+    pub fn wall_ms(&self) -> u64 {
+        wall_ms()
+    }
+
     /// A monotonic mark (µs since the clock was made), for latency figures.
     pub fn mark(&self) -> u64 {
         u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX)
@@ -48,7 +56,8 @@ impl Clock {
     }
 }
 
-/// Wall-clock ms since the Unix epoch (0 if the clock is before it).
+/// Wall-clock ms since the Unix epoch (0 if the clock is before it): the
+/// node's only read of the wall clock.
 pub fn wall_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

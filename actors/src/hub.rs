@@ -11,33 +11,37 @@
 //! read from stale state (its appends are fenced by the store as well).
 
 mod admission;
+mod builder;
 mod erase;
-mod moves;
+mod ownership;
 mod recommend;
+mod registry;
 mod supervisor;
 mod sweep;
 mod tokens;
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use baton_crdt::VersionVector;
+use baton_personalization::VectorStore;
 use baton_store::Store;
 use ractor::{Actor, ActorRef, ActorStatus};
-use tokio::sync::{watch, OnceCell};
 
 pub use admission::ConnPermit;
+pub use builder::HubBuilder;
 pub use erase::ErasureReport;
 pub use recommend::{RecommendationView, RecommendedItem};
-use supervisor::{HubSupervisor, SupMsg};
+use registry::{Live, Registry};
+use supervisor::SupMsg;
 
 use crate::clock::Clock;
 use crate::config::ActorConfig;
 use crate::error::ActorError;
 use crate::link::DeviceLink;
-use crate::placement::{Placement, Route, SingleNode, WarmState};
+use crate::observer::FanoutObserver;
+use crate::placement::Route;
 use crate::protocol::DeviceIdentity;
 use crate::protocol::{DeviceHello, ErrorFrame};
 use crate::shared::Shared;
@@ -51,6 +55,9 @@ pub struct Hub {
     inner: Arc<HubInner>,
 }
 
+/// The hub's parts. Everything a user actor is started with (store, clock,
+/// rules, vectors, observer, placement) is fixed when the hub starts
+/// ([`HubBuilder`]), so every activation sees the same.
 pub(crate) struct HubInner {
     cfg: Arc<ActorConfig>,
     store: Store,
@@ -58,137 +65,41 @@ pub(crate) struct HubInner {
     /// The per-user rules and the limits `welcome` announces, shared by every user actor.
     sync: Arc<baton_sync::SyncConfig>,
     limits: Arc<crate::protocol::Limits>,
-    users: Mutex<HashMap<String, Slot>>,
-    supervisor: ActorRef<SupMsg>,
-    draining: AtomicBool,
-    connections: AtomicUsize,
-    max_connections: usize,
-    next_conn: AtomicU64,
-    epoch: Instant,
     shared: Shared,
-    /// Open connections by token id, to close them when the token is revoked.
-    tokens: Mutex<HashMap<String, Vec<(u64, DeviceLink)>>>,
-    /// Content and preference vectors (personalization); an empty in-process index by default.
-    vectors: std::sync::RwLock<Arc<dyn baton_personalization::VectorStore>>,
-    /// Which node owns which user ([`SingleNode`] unless a cluster sets it).
-    placement: std::sync::RwLock<Arc<dyn Placement>>,
-    /// Users handed over warm by their previous owner, waiting for activation.
-    warm: Mutex<HashMap<String, (Instant, WarmState)>>,
-    /// Users this node is handing over right now (waiters watch it).
-    moving: watch::Sender<std::collections::HashSet<String>>,
+    /// Content and preference vectors (personalization).
+    vectors: Arc<dyn VectorStore>,
+    /// Sees every fanned-out delta and control event (the PubNub bridge).
+    observer: Option<Arc<dyn FanoutObserver>>,
+    supervisor: ActorRef<SupMsg>,
+    registry: Registry,
+    admission: Arc<admission::Admission>,
+    revocations: tokens::Revocations,
+    ownership: ownership::Ownership,
     /// Users being erased right now: their activation is refused meanwhile.
-    erasing: Mutex<std::collections::HashSet<String>>,
-    /// Sees every fanned-out delta and control event (the PubNub bridge); none by default.
-    observer: std::sync::RwLock<Option<Arc<dyn crate::observer::FanoutObserver>>>,
-}
-
-#[derive(Clone)]
-struct Slot {
-    cell: Arc<OnceCell<Live>>,
-    last_used_ms: Arc<AtomicU64>,
-}
-
-/// A user's actor and the ownership claim it was activated under (0: none).
-#[derive(Clone)]
-struct Live {
-    actor: ActorRef<UserMsg>,
-    epoch: u64,
+    erasing: Mutex<HashSet<String>>,
 }
 
 impl Hub {
-    /// Start the hub with in-process shared state (one node).
+    /// A hub on `store` with `cfg`; set its other parts on the builder, then start it.
+    pub fn builder(store: Store, cfg: ActorConfig) -> HubBuilder {
+        HubBuilder::new(store, cfg)
+    }
+
+    /// Start a one-node hub with in-process shared state and nothing else set.
     pub async fn start(
         store: Store,
         cfg: ActorConfig,
         max_connections: usize,
     ) -> Result<Hub, ActorError> {
-        Self::start_with(store, cfg, max_connections, Shared::local()).await
-    }
-
-    /// Start the hub (its supervisor, the live-actor cap sweeper and the
-    /// revocation watcher) with the given shared state.
-    pub async fn start_with(
-        store: Store,
-        cfg: ActorConfig,
-        max_connections: usize,
-        shared: Shared,
-    ) -> Result<Hub, ActorError> {
-        let (supervisor, _) = Actor::spawn(None, HubSupervisor, ())
+        Self::builder(store, cfg)
+            .max_connections(max_connections)
+            .start()
             .await
-            .map_err(|e| ActorError::Unavailable(e.to_string()))?;
-        let clock = Clock::new(cfg.sync.max_clock_skew);
-        let inner = Arc::new(HubInner {
-            sync: Arc::new(cfg.sync.clone()),
-            limits: Arc::new(cfg.limits()),
-            cfg: Arc::new(cfg),
-            store,
-            clock,
-            users: Mutex::new(HashMap::new()),
-            supervisor,
-            draining: AtomicBool::new(false),
-            connections: AtomicUsize::new(0),
-            max_connections,
-            next_conn: AtomicU64::new(1),
-            epoch: Instant::now(),
-            shared,
-            tokens: Mutex::new(HashMap::new()),
-            vectors: std::sync::RwLock::new(Arc::new(baton_personalization::InProcessIndex::new())),
-            placement: std::sync::RwLock::new(Arc::new(SingleNode)),
-            warm: Mutex::new(HashMap::new()),
-            moving: watch::channel(std::collections::HashSet::new()).0,
-            erasing: Mutex::new(std::collections::HashSet::new()),
-            observer: std::sync::RwLock::new(None),
-        });
-        let _ = inner
-            .supervisor
-            .cast(SupMsg::Attach(Arc::downgrade(&inner)));
-        tokio::spawn(sweep::sweep(Arc::downgrade(&inner)));
-        tokio::spawn(tokens::close_revoked(Arc::downgrade(&inner)));
-        Ok(Hub { inner })
-    }
-
-    /// Use `vectors` for personalization (catalog embeddings and user
-    /// preference vectors). User actors activated from now on use it; call it
-    /// right after start. Without it the hub uses an empty in-process index.
-    pub fn with_vectors(self, vectors: Arc<dyn baton_personalization::VectorStore>) -> Self {
-        *self
-            .inner
-            .vectors
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = vectors;
-        self
-    }
-
-    /// Use `placement` to decide which users this node serves (a cluster).
-    pub fn with_placement(self, placement: Arc<dyn Placement>) -> Self {
-        *self
-            .inner
-            .placement
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = placement;
-        self
-    }
-
-    /// Report every fanned-out delta and control event to `observer`. User
-    /// actors activated from now on use it; call it right after start.
-    pub fn with_observer(self, observer: Arc<dyn crate::observer::FanoutObserver>) -> Self {
-        *self
-            .inner
-            .observer
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(observer);
-        self
     }
 
     /// The vector store.
-    pub fn vectors(&self) -> Arc<dyn baton_personalization::VectorStore> {
-        Arc::clone(
-            &self
-                .inner
-                .vectors
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
+    pub fn vectors(&self) -> Arc<dyn VectorStore> {
+        Arc::clone(&self.inner.vectors)
     }
 
     /// The state shared between nodes.
@@ -206,14 +117,29 @@ impl Hub {
         &self.inner.store
     }
 
+    /// The node's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
     /// Live user actors.
     pub fn live_users(&self) -> usize {
-        self.inner.users.lock().map_or(0, |u| u.len())
+        self.inner.registry.len()
     }
 
     /// Whether the node is draining (refusing new work).
     pub fn is_draining(&self) -> bool {
-        self.inner.draining.load(Ordering::Acquire)
+        self.inner.admission.is_draining()
+    }
+
+    /// Take a connection slot, or say why not (`draining`, `overloaded`).
+    pub fn try_admit(&self) -> Result<ConnPermit, ActorError> {
+        self.inner.admission.admit()
+    }
+
+    /// Open device connections.
+    pub fn connections(&self) -> usize {
+        self.inner.admission.connections()
     }
 
     /// The user's actor, activating it from the store if needed. Refused
@@ -235,11 +161,7 @@ impl Hub {
             return Err(ActorError::Refused("erasing"));
         }
         for _ in 0..3 {
-            let slot = self.slot(user);
-            slot.last_used_ms.store(
-                self.inner.epoch.elapsed().as_millis() as u64,
-                Ordering::Relaxed,
-            );
+            let slot = self.inner.registry.slot(user, self.inner.clock.mark());
             let live = slot
                 .cell
                 .get_or_try_init(|| self.activate(user))
@@ -249,7 +171,7 @@ impl Hub {
                 live.actor.get_status(),
                 ActorStatus::Stopping | ActorStatus::Stopped
             ) {
-                self.inner.forget(user, &slot.cell);
+                self.inner.registry.forget(user, &slot.cell);
                 continue;
             }
             if live.epoch > 0 && !self.holds_claim(user, live.epoch).await? {
@@ -263,58 +185,34 @@ impl Hub {
         )))
     }
 
-    fn slot(&self, user: &str) -> Slot {
-        let mut users = self
-            .inner
-            .users
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        users
-            .entry(user.to_owned())
-            .or_insert_with(|| Slot {
-                cell: Arc::new(OnceCell::new()),
-                last_used_ms: Arc::new(AtomicU64::new(0)),
-            })
-            .clone()
-    }
-
     async fn activate(&self, user: &str) -> Result<Live, ActorError> {
         // Claim first, then read (in the actor's start): a write of the
         // previous owner either commits before the claim (and is read) or is
         // fenced by it.
-        let epoch = if self.inner.cfg.claim_ownership {
-            self.inner
-                .store
-                .claim(user, &self.inner.cfg.node_id)
-                .await?
+        let inner = &self.inner;
+        let epoch = if inner.cfg.claim_ownership {
+            inner.store.claim(user, &inner.cfg.node_id).await?
         } else {
             0
         };
         let actor = UserActor {
-            store: self.inner.store.clone(),
-            clock: self.inner.clock.clone(),
-            sync: self.inner.sync.clone(),
-            limits: self.inner.limits.clone(),
-            shared: self.inner.shared.clone(),
-            vectors: self.vectors(),
-            observer: self
-                .inner
-                .observer
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone(),
+            store: inner.store.clone(),
+            clock: inner.clock.clone(),
+            sync: inner.sync.clone(),
+            limits: inner.limits.clone(),
+            shared: inner.shared.clone(),
+            vectors: inner.vectors.clone(),
+            observer: inner.observer.clone(),
         };
         let args = UserArgs {
             user: user.to_owned(),
             warm: self.take_warm(user),
             epoch,
         };
-        let (actor_ref, _) =
-            Actor::spawn_linked(None, actor, args, self.inner.supervisor.get_cell())
-                .await
-                .map_err(|e| ActorError::Unavailable(e.to_string()))?;
-        let _ = self
-            .inner
+        let (actor_ref, _) = Actor::spawn_linked(None, actor, args, inner.supervisor.get_cell())
+            .await
+            .map_err(|e| ActorError::Unavailable(e.to_string()))?;
+        let _ = inner
             .supervisor
             .cast(SupMsg::Track(actor_ref.get_id(), user.to_owned()));
         Ok(Live {
@@ -403,54 +301,29 @@ impl Hub {
     /// Graceful shutdown: refuse new work, close every device with 1001,
     /// let in-flight commits finish, snapshot, and stop every user actor.
     pub async fn shutdown(&self, timeout: Duration) {
-        self.inner.draining.store(true, Ordering::Release);
-        let actors: Vec<ActorRef<UserMsg>> = {
-            let users = self
-                .inner
-                .users
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            users
-                .values()
-                .filter_map(|s| s.cell.get().map(|l| l.actor.clone()))
-                .collect()
-        };
-        let waits = actors.iter().map(|a| {
-            a.call(
-                |reply| UserMsg::Lifecycle(LifecycleMsg::Shutdown(reply)),
-                Some(timeout),
-            )
-        });
+        self.inner.admission.drain();
+        let waits = self
+            .inner
+            .registry
+            .all()
+            .into_iter()
+            .map(|(_, live)| async move {
+                live.actor
+                    .call(
+                        |reply| UserMsg::Lifecycle(LifecycleMsg::Shutdown(reply)),
+                        Some(timeout),
+                    )
+                    .await
+            });
         futures_util::future::join_all(waits).await;
         self.inner.supervisor.stop(None);
     }
 }
 
 impl HubInner {
-    /// Drop a user's slot if it still holds `cell` (a stopped activation).
-    fn forget(&self, user: &str, cell: &Arc<OnceCell<Live>>) {
-        let mut users = self
-            .users
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if users.get(user).is_some_and(|s| Arc::ptr_eq(&s.cell, cell)) {
-            users.remove(user);
-        }
-    }
-
-    /// Drop a user's slot if its actor is `id`.
+    /// Drop a user's slot if its actor is `id` (it stopped).
     pub(crate) fn forget_actor(&self, user: &str, id: ractor::ActorId) {
-        let mut users = self
-            .users
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let matches = users
-            .get(user)
-            .and_then(|s| s.cell.get())
-            .is_some_and(|l| l.actor.get_id() == id);
-        if matches {
-            users.remove(user);
-        }
+        self.registry.forget_actor(user, id);
     }
 }
 

@@ -9,8 +9,11 @@
 //!   to devices, observer calls, replies);
 //! - the **device actor** ([`device`]): one session task per connection,
 //!   owning the socket, a bounded outbound queue, pings and heartbeats;
-//! - the **hub** ([`Hub`]): activation on demand, supervision, passivation,
-//!   the live-actor cap, admission control and closing revoked tokens' sockets;
+//! - the **hub** ([`Hub`], started by a [`HubBuilder`] that fixes its
+//!   vectors, observer and placement): a registry of live user actors
+//!   (activation on demand, supervision, passivation, the live-actor cap),
+//!   admission control, closing revoked tokens' sockets, and ownership (the
+//!   one decision of which node serves a user, warm handoffs, fencing);
 //! - re-exports the **device protocol** crate as [`protocol`] (`baton-protocol`);
 //! - the **shared state** between nodes ([`shared`]): revocations, rate
 //!   limits, presence, in Redis or in-process;
@@ -41,6 +44,7 @@ pub mod device;
 pub mod error;
 pub mod hub;
 pub mod link;
+mod lock;
 pub mod observer;
 pub mod placement;
 pub mod shared;
@@ -54,7 +58,7 @@ pub use clock::Clock;
 pub use config::{ActorConfig, DeviceLimits, SyncConfig};
 pub use device::run_session;
 pub use error::ActorError;
-pub use hub::{ConnPermit, Hub};
+pub use hub::{ConnPermit, Hub, HubBuilder};
 pub use link::DeviceLink;
 pub use observer::{ControlEvent, FanoutObserver};
 pub use placement::{Placement, RemoteNode, Route, SingleNode, WarmState};

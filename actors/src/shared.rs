@@ -20,7 +20,7 @@ mod redis_backend;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::broadcast;
 
@@ -44,10 +44,9 @@ struct Inner {
     events: broadcast::Sender<String>,
 }
 
+/// Seconds since the Unix epoch (revocations expire with their tokens).
 pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    crate::clock::wall_ms() / 1000
 }
 
 fn count_error(op: &'static str) {

@@ -121,7 +121,7 @@ async fn concurrent_sessions_never_log_under_each_others_span() {
     }
     // Each session reads its hello before the close (one ordered channel).
     for tx in &inputs {
-        tx.send(WireIn::Close).await.expect("close");
+        tx.send(WireIn::Close(None)).await.expect("close");
     }
     for session in sessions {
         tokio::time::timeout(Duration::from_secs(10), session)

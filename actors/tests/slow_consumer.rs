@@ -223,7 +223,10 @@ async fn close_reaches_the_peer_once_it_reads(s: &mut Setup) {
     assert!(closes(&slow).is_empty(), "nothing can pass a stuck frame");
     slow.release();
     until("close frame written", || !closes(&slow).is_empty()).await;
-    s.inputs[0].send(WireIn::Close).await.expect("peer close");
+    s.inputs[0]
+        .send(WireIn::Close(None))
+        .await
+        .expect("peer close");
     tokio::time::timeout(Duration::from_secs(5), &mut s.sessions[0])
         .await
         .expect("slow session ended")

@@ -25,7 +25,6 @@ use crate::config::BridgeConfig;
 use crate::envelope::{Envelope, Skip};
 use crate::retry::Backoff;
 use crate::sessions::Sessions;
-use crate::IngestFilter;
 
 /// The inbound side (its task is [`Inbound::run`]).
 pub(crate) struct Inbound {
@@ -35,7 +34,6 @@ pub(crate) struct Inbound {
     pub(crate) verifier: Verifier,
     pub(crate) hub: Hub,
     pub(crate) cfg: Arc<BridgeConfig>,
-    pub(crate) ingest: IngestFilter,
 }
 
 impl Inbound {
@@ -88,7 +86,7 @@ impl Inbound {
         let Some(user) = self.channels.sync_user(&msg.channel) else {
             return skipped("channel");
         };
-        if !(self.ingest)(user) {
+        if self.hub.route(user) != baton_actors::Route::Local {
             return skipped("placement");
         }
         let payload: Value = match serde_json::from_slice(&msg.data) {

@@ -49,51 +49,36 @@ pub use config::{BridgeConfig, RetryPolicy};
 pub use error::BridgeError;
 pub use outbound::OutboundStats;
 
-/// Decides whether this node ingests PubNub messages of a user (cluster
-/// placement); the default ingests every user.
-pub type IngestFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
-
 /// A running bridge. Dropping it stops its tasks.
 pub struct Bridge {
     outbound: Arc<outbound::Outbound>,
     tasks: Vec<JoinHandle<()>>,
 }
 
-impl Bridge {
-    /// Start the bridge for `hub`: attach the fan-out observer, start the
-    /// publisher lanes and the subscription. Ingests every user.
-    pub fn start(hub: Hub, verifier: Verifier, cfg: BridgeConfig) -> Result<Bridge, BridgeError> {
-        Self::start_with(hub, verifier, cfg, Arc::new(|_: &str| true))
-    }
+/// A bridge whose publisher lanes run, before the hub starts: hand its
+/// [`observer`](PendingBridge::observer) to the hub's builder, then
+/// [`start`](PendingBridge::start) it with the hub.
+pub struct PendingBridge {
+    cfg: Arc<BridgeConfig>,
+    client: client::Client,
+    channels: Channels,
+    bridge: Bridge,
+}
 
-    /// [`Bridge::start`] with a placement filter for inbound messages.
-    pub fn start_with(
-        hub: Hub,
-        verifier: Verifier,
-        cfg: BridgeConfig,
-        ingest: IngestFilter,
-    ) -> Result<Bridge, BridgeError> {
+impl Bridge {
+    /// Validate `cfg` and start the publisher lanes.
+    pub fn prepare(cfg: BridgeConfig) -> Result<PendingBridge, BridgeError> {
         cfg.validate()?;
         let cfg = Arc::new(cfg);
         let client = client::build(&cfg)?;
         let channels = Channels::new(&cfg.channel_prefix);
-        let (outbound, mut tasks) =
-            outbound::Outbound::start(&cfg, client.clone(), channels.clone());
-        let _ = hub.clone().with_observer(outbound.clone());
-        let sessions =
-            sessions::Sessions::new(hub.clone(), client.clone(), channels.clone(), cfg.clone());
-        tasks.push(tokio::spawn(sessions::sweep(Arc::downgrade(&sessions))));
-        let inbound = inbound::Inbound {
+        let (outbound, tasks) = outbound::Outbound::start(&cfg, client.clone(), channels.clone());
+        Ok(PendingBridge {
+            cfg,
             client,
             channels,
-            sessions,
-            verifier,
-            hub,
-            cfg,
-            ingest,
-        };
-        tasks.push(tokio::spawn(inbound.run()));
-        Ok(Bridge { outbound, tasks })
+            bridge: Bridge { outbound, tasks },
+        })
     }
 
     /// Counters of the outbound side (published, retried, dropped).
@@ -118,6 +103,42 @@ impl Bridge {
         if left > 0 {
             tracing::warn!(left, "pubnub bridge stopped with publishes still queued");
         }
+    }
+}
+
+impl PendingBridge {
+    /// The hub's fan-out observer: every committed delta and control event
+    /// becomes a PubNub publish.
+    pub fn observer(&self) -> Arc<dyn baton_actors::FanoutObserver> {
+        self.bridge.outbound.clone()
+    }
+
+    /// Start the subscription and the virtual sessions on `hub` (started
+    /// with [`PendingBridge::observer`]). A message is ingested only by the
+    /// user's owner ([`Hub::route`]): in a cluster every node receives every
+    /// PubNub message.
+    pub fn start(self, hub: Hub, verifier: Verifier) -> Bridge {
+        let PendingBridge {
+            cfg,
+            client,
+            channels,
+            mut bridge,
+        } = self;
+        let sessions =
+            sessions::Sessions::new(hub.clone(), client.clone(), channels.clone(), cfg.clone());
+        bridge
+            .tasks
+            .push(tokio::spawn(sessions::sweep(Arc::downgrade(&sessions))));
+        let inbound = inbound::Inbound {
+            client,
+            channels,
+            sessions,
+            verifier,
+            hub,
+            cfg,
+        };
+        bridge.tasks.push(tokio::spawn(inbound.run()));
+        bridge
     }
 }
 

@@ -238,6 +238,8 @@ async fn write_device(
                 Err(_) => continue,
             },
             WireOut::Close(code) => json!({"type": "close", "code": code.code()}),
+            // A session never sends binary frames (only a relay passes them on).
+            WireOut::Binary(_) => continue,
         };
         if !publish_frame(&client, &cfg, &channel, &body).await {
             metrics::counter!("baton_pubnub_publish_dropped_total", "reason" => "device_frame")

@@ -16,15 +16,23 @@
 //! - **drain** ([`Cluster::drain`]): a leaving node announces it is draining
 //!   (no user is placed on it any more), hands all its users over, then stops.
 //!
-//! Forwarding a device socket or a REST read to the owner is the transport's
-//! job (`baton_transport::forward`); it asks the hub's placement, which this
-//! crate provides. Fencing is the store's: a node claims a user (a growing
+//! - **forwarding** ([`forward`]): a device socket or a REST call that
+//!   reaches a node other than its user's owner is relayed to the owner
+//!   (with the device's own token); ownership is the hub's one decision
+//!   ([`Hub::route`], by this crate's placement);
+//! - the **internal endpoint** ([`internal`]): warm handoffs from peers.
+//!
+//! The transport mounts the last two: its socket handler and per-user routes
+//! ask [`Forwarding::at_owner`](forward::Forwarding::at_owner), and it serves
+//! [`internal::router`]. Fencing is the store's: a node claims a user (a growing
 //! epoch) before activating it, log appends are versioned writes and snapshots
 //! are epoch-checked, so a node that lost a user cannot overwrite newer state.
 
 mod config;
 mod error;
+pub mod forward;
 pub mod handoff;
+pub mod internal;
 pub mod membership;
 pub mod placement;
 pub mod rebalance;
@@ -53,12 +61,20 @@ pub struct Cluster {
     rebalancer: tokio::task::JoinHandle<()>,
 }
 
+/// A node that joined the gossip and settled its view, before its hub
+/// starts: hand its [`placement`](Joined::placement) to the hub's builder,
+/// then [`start`](Joined::start) it with the hub.
+pub struct Joined {
+    cfg: Arc<ClusterConfig>,
+    membership: Membership,
+    placement: Arc<ClusterPlacement>,
+}
+
 impl Cluster {
-    /// Join the cluster: start gossip, wait for this node's view to settle
-    /// (so it never places users from a partial view), install the placement
-    /// in `hub` and start the rebalancer. No user is placed on this node until
-    /// [`Cluster::serve`]. Returns the hub with the placement installed.
-    pub async fn join(cfg: ClusterConfig, hub: Hub) -> Result<(Cluster, Hub), ClusterError> {
+    /// Join the cluster: start gossip and wait for this node's view to
+    /// settle (so it never places users from a partial view). No user is
+    /// placed on this node until [`Cluster::serve`].
+    pub async fn join(cfg: ClusterConfig) -> Result<Joined, ClusterError> {
         let cfg = Arc::new(cfg);
         let membership = Membership::start(&cfg).await?;
         membership.settle(cfg.gossip_interval).await;
@@ -66,26 +82,11 @@ impl Cluster {
             cfg.node_id.clone(),
             membership.watch(),
         ));
-        let hub = hub.with_placement(placement.clone());
-        let client = handoff::Client::new(&cfg)?;
-        let rebalancer = tokio::spawn(rebalance::run(
-            hub.clone(),
-            Arc::clone(&cfg),
-            membership.watch(),
-            client.clone(),
-        ));
-        tracing::info!(node = %cfg.node_id, "joined the cluster");
-        Ok((
-            Cluster {
-                cfg,
-                membership,
-                placement,
-                hub: hub.clone(),
-                client,
-                rebalancer,
-            },
-            hub,
-        ))
+        Ok(Joined {
+            cfg,
+            membership,
+            placement,
+        })
     }
 
     /// The current view of the cluster.
@@ -136,5 +137,37 @@ impl Cluster {
             "drained: users handed over"
         );
         self.membership.leave().await;
+    }
+}
+
+impl Joined {
+    /// The placement the hub must route by.
+    pub fn placement(&self) -> Arc<dyn baton_actors::Placement> {
+        self.placement.clone()
+    }
+
+    /// Start the rebalancer on `hub` (built with [`Joined::placement`]).
+    pub fn start(self, hub: Hub) -> Result<Cluster, ClusterError> {
+        let Joined {
+            cfg,
+            membership,
+            placement,
+        } = self;
+        let client = handoff::Client::new(&cfg)?;
+        let rebalancer = tokio::spawn(rebalance::run(
+            hub.clone(),
+            Arc::clone(&cfg),
+            membership.watch(),
+            client.clone(),
+        ));
+        tracing::info!(node = %cfg.node_id, "joined the cluster");
+        Ok(Cluster {
+            cfg,
+            membership,
+            placement,
+            hub,
+            client,
+            rebalancer,
+        })
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use chitchat::transport::UdpTransport;
 use chitchat::{
@@ -95,9 +95,8 @@ pub struct Membership {
 impl Membership {
     /// Start gossiping and follow the live nodes.
     pub async fn start(cfg: &ClusterConfig) -> Result<Membership, ClusterError> {
-        let generation = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
+        // A restart's generation is later than the last run's.
+        let generation = baton_actors::clock::wall_ms();
         let failure_detector_config = FailureDetectorConfig {
             phi_threshold: cfg.phi_threshold,
             initial_interval: cfg.gossip_interval * 5,

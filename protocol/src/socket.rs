@@ -1,6 +1,8 @@
 //! The socket as the actor layer sees it: a stream of [`WireIn`] and a sink of
-//! [`WireOut`]. The transport adapts a real WebSocket to these; tests can use
-//! an in-memory pipe.
+//! [`WireOut`]. The transport adapts a real WebSocket to these, the cluster's
+//! relay sees both the device's and the owner's socket through them, the
+//! PubNub bridge feeds its virtual sessions with them; tests can use an
+//! in-memory pipe.
 
 use bytes::Bytes;
 
@@ -11,12 +13,12 @@ use crate::CloseCode;
 pub enum WireIn {
     /// A text frame.
     Text(String),
-    /// A binary frame (not part of protocol v1).
-    Binary,
+    /// A binary frame (not part of protocol v1; a relay passes it on).
+    Binary(Bytes),
     /// A pong or ping (liveness only).
     Pong,
-    /// The peer closed the socket.
-    Close,
+    /// The peer closed the socket, with its close code when it gave a known one.
+    Close(Option<CloseCode>),
     /// The frame exceeded the size limit.
     TooBig,
 }
@@ -26,6 +28,8 @@ pub enum WireIn {
 pub enum WireOut {
     /// A text frame; the bytes are UTF-8 JSON.
     Text(Bytes),
+    /// A binary frame (only a relay sends one: the device sent it).
+    Binary(Bytes),
     /// A ping.
     Ping,
     /// A close frame.

@@ -1,11 +1,11 @@
 //! `baton serve`: wire the store, the actors and the HTTP server from the
 //! configuration, print where the node listens, and run until SIGINT/SIGTERM.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use baton_actors::{ActorConfig, Hub, Shared, SyncConfig};
+use baton_cluster::forward::Forwarding;
 use baton_store::{Store, StoreConfig, StoreOptions};
 use baton_transport::auth::Verifier;
 use baton_transport::{AppState, TransportConfig};
@@ -42,42 +42,39 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         None => Shared::local(),
     };
     tracing::info!(shared = shared.backend_name(), "shared state ready");
-    let hub = Hub::start_with(
-        store.clone(),
-        actor_config(&cfg),
-        cfg.limits.max_connections,
-        shared,
-    )
-    .await?
-    .with_vectors(crate::personalization::vectors(&cfg).await?);
-    let (hub, cluster, forwarding) = match cluster_config(&cfg)? {
+    // The hub's parts are fixed before it starts: the cluster's placement
+    // (after joining the gossip) and the PubNub bridge's observer.
+    let mut builder = Hub::builder(store.clone(), actor_config(&cfg))
+        .max_connections(cfg.limits.max_connections)
+        .shared(shared)
+        .vectors(crate::personalization::vectors(&cfg).await?);
+    let (joined, forwarding) = match cluster_config(&cfg)? {
         Some(cc) => {
-            let forwarding =
-                baton_transport::forward::Forwarding::new(&cc.node_id, &cc.secret, cc.local_ip())
-                    .map_err(|e| anyhow::anyhow!("cluster forwarding: {e}"))?;
-            let (cluster, hub) = baton_cluster::Cluster::join(cc, hub)
+            let forwarding = Forwarding::new(&cc.node_id, &cc.secret, cc.local_ip())?;
+            let joined = baton_cluster::Cluster::join(cc)
                 .await
                 .context("joining the cluster")?;
-            (hub, Some(cluster), Some(forwarding))
+            builder = builder.placement(joined.placement());
+            (Some(joined), Some(forwarding))
         }
-        None => (hub, None, None),
+        None => (None, None),
     };
-    let bridge = match cfg.pubnub.bridge_config(&cfg.node_id) {
+    let pending_bridge = match cfg.pubnub.bridge_config(&cfg.node_id) {
         Some(bridge_cfg) => {
             let origin = bridge_cfg.base_url();
-            // In a cluster every node receives every PubNub message; only the
-            // user's owner ingests it.
-            let placement = hub.clone();
-            let ingest: baton_bridge::IngestFilter =
-                Arc::new(move |user: &str| placement.route(user) == baton_actors::Route::Local);
-            let bridge =
-                baton_bridge::Bridge::start_with(hub.clone(), verifier.clone(), bridge_cfg, ingest)
-                    .context("starting the PubNub bridge")?;
-            tracing::info!(%origin, "pubnub bridge started");
-            Some(bridge)
+            let pending =
+                baton_bridge::Bridge::prepare(bridge_cfg).context("starting the PubNub bridge")?;
+            builder = builder.observer(pending.observer());
+            Some((pending, origin))
         }
         None => None,
     };
+    let hub = builder.start().await?;
+    let cluster = joined.map(|j| j.start(hub.clone())).transpose()?;
+    let bridge = pending_bridge.map(|(pending, origin)| {
+        tracing::info!(%origin, "pubnub bridge started");
+        pending.start(hub.clone(), verifier.clone())
+    });
     let state = AppState {
         hub,
         verifier,

@@ -53,7 +53,7 @@ pub struct AppState {
     /// Metrics renderer.
     pub metrics: PrometheusHandle,
     /// Reaching other nodes (a cluster); `None` on a single node.
-    pub forwarding: Option<crate::forward::Forwarding>,
+    pub forwarding: Option<baton_cluster::forward::Forwarding>,
 }
 
 /// All routes, with request ids and tracing spans.
@@ -85,14 +85,16 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::forward::forward_reads,
         ));
-    Router::new()
+    let mut router = Router::new()
         .merge(per_user)
-        .route("/v1/sync", get(crate::ws::sync))
-        .route(
-            "/internal/v1/handoff",
-            axum::routing::post(crate::internal::handoff)
-                .layer(axum::extract::DefaultBodyLimit::max(crate::internal::MAX_HANDOFF_BYTES)),
-        )
+        .route("/v1/sync", get(crate::ws::sync));
+    if let Some(fwd) = &state.forwarding {
+        router = router.route_service(
+            baton_cluster::handoff::PATH,
+            baton_cluster::internal::router(state.hub.clone(), fwd.clone()),
+        );
+    }
+    router
         .route("/v1/admin/revocations", axum::routing::post(crate::revoke::revoke))
         .route("/openapi.json", get(crate::openapi::openapi_json))
         .route("/health/live", get(crate::health::live))

@@ -4,22 +4,23 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use baton_actors::protocol::CloseCode;
 use baton_actors::{BoxSink, BoxStream, SocketError, WireIn, WireOut};
 use futures_util::stream::SplitSink;
 use futures_util::{Sink, StreamExt};
 use tokio_tungstenite::tungstenite;
 
 /// Split a socket into the stream and sink the device session runs on.
-pub(crate) fn adapt(socket: WebSocket) -> (BoxStream, BoxSink) {
+pub fn adapt(socket: WebSocket) -> (BoxStream, BoxSink) {
     let (sink, stream) = socket.split();
     let stream = stream.map(|msg| match msg {
         Ok(Message::Text(text)) => WireIn::Text(text.as_str().to_owned()),
-        Ok(Message::Binary(_)) => WireIn::Binary,
+        Ok(Message::Binary(bytes)) => WireIn::Binary(bytes),
         Ok(Message::Ping(_) | Message::Pong(_)) => WireIn::Pong,
-        Ok(Message::Close(_)) => WireIn::Close,
+        Ok(Message::Close(frame)) => WireIn::Close(frame.map(|f| CloseCode::from_code(f.code))),
         Err(err) => match err.into_inner().downcast::<tungstenite::Error>() {
             Ok(e) if matches!(*e, tungstenite::Error::Capacity(_)) => WireIn::TooBig,
-            _ => WireIn::Close,
+            _ => WireIn::Close(None),
         },
     });
     (Box::pin(stream), Box::pin(WsSink(sink)))
@@ -46,6 +47,7 @@ impl Sink<WireOut> for WsSink {
             WireOut::Text(bytes) => {
                 Message::Text(Utf8Bytes::try_from(bytes).map_err(|e| SocketError(e.to_string()))?)
             }
+            WireOut::Binary(bytes) => Message::Binary(bytes),
             WireOut::Ping => Message::Ping(Default::default()),
             WireOut::Close(code) => Message::Close(Some(CloseFrame {
                 code: code.code(),

@@ -191,7 +191,5 @@ pub(crate) async fn erase(ctx: ReadCtx) -> Result<Json<ErasureBody>, ApiError> {
 }
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    baton_actors::clock::wall_ms()
 }

@@ -7,6 +7,9 @@ use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use baton_actors::DeviceIdentity;
+use baton_cluster::forward::relay::{DeviceSocket, Liveness};
+use baton_cluster::forward::{Forwarding, OwnerSocket};
+use baton_cluster::ClusterError;
 
 use crate::error::ApiError;
 use crate::server::AppState;
@@ -46,15 +49,18 @@ pub(crate) async fn sync(
             };
             // The user may live elsewhere (and its owner may have just died:
             // `at_owner` routes around a node that cannot be reached).
-            let (app_ref, headers_ref, query_ref) = (&app, &headers, query.as_deref());
-            let owner = crate::forward::at_owner(&app, &headers, &ident.user, |node| async move {
-                connect(app_ref, headers_ref, query_ref, &node).await
-            })
-            .await;
-            match owner {
-                Ok(Some(owner)) => return relay(&app, owner, upgrade, permit),
-                Ok(None) => {}
-                Err(e) => return e.into_response(),
+            if let Some(fwd) = &app.forwarding {
+                let (app_ref, headers_ref, query_ref) = (&app, &headers, query.as_deref());
+                let owner = fwd
+                    .at_owner(&app.hub, &headers, &ident.user, |node| async move {
+                        connect(app_ref, fwd, headers_ref, query_ref, &node).await
+                    })
+                    .await;
+                match owner {
+                    Ok(Some(owner)) => return relay(&app, fwd, owner, upgrade, permit),
+                    Ok(None) => {}
+                    Err(e) => return ApiError::from(e).into_response(),
+                }
             }
             let cfg = &app.transport;
             let hub = app.hub.clone();
@@ -91,19 +97,12 @@ async fn admit(
 /// failure is a clean HTTP answer).
 async fn connect(
     app: &AppState,
+    fwd: &Forwarding,
     headers: &HeaderMap,
     query: Option<&str>,
     node: &baton_actors::RemoteNode,
-) -> Result<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>, crate::forward::ConnectError>
-{
-    let refused =
-        |why: &str| crate::forward::ConnectError::Refused(ApiError::Forbidden(why.to_owned()));
-    let fwd = app
-        .forwarding
-        .as_ref()
-        .ok_or_else(|| refused("not a cluster"))?;
-    let token = crate::auth::bearer_or_query(headers, query)
-        .ok_or_else(|| refused("no token to forward"))?;
+) -> Result<OwnerSocket, ClusterError> {
+    let token = crate::auth::bearer_or_query(headers, query).ok_or(ClusterError::TokenRefused)?;
     let cfg = &app.transport;
     let ws_cfg = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(cfg.read_buffer_bytes)
@@ -111,26 +110,33 @@ async fn connect(
         .max_write_buffer_size(cfg.write_buffer_bytes.max(cfg.max_message_bytes) * 2)
         .max_message_size(Some(cfg.max_message_bytes))
         .max_frame_size(Some(cfg.max_message_bytes));
-    crate::forward::connect_owner(fwd, node, &token, ws_cfg, &app.hub.suspects()).await
+    fwd.connect_owner(node, &token, ws_cfg, &app.hub.suspects())
+        .await
 }
 
 /// Upgrade the device and relay it to the owner's socket.
 fn relay(
     app: &AppState,
-    owner: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    fwd: &Forwarding,
+    owner: OwnerSocket,
     upgrade: WebSocketUpgrade,
     permit: baton_actors::ConnPermit,
 ) -> Response {
     let cfg = &app.transport;
     let actors = app.hub.config();
-    let timeouts = (actors.ping_interval, actors.pong_timeout);
-    let Some(closing) = app.forwarding.as_ref().map(|f| f.closing()) else {
-        return ApiError::Forbidden("not a cluster".into()).into_response();
+    let live = Liveness {
+        ping_interval: actors.ping_interval,
+        pong_timeout: actors.pong_timeout,
     };
+    let fwd = fwd.clone();
     upgrade
         .read_buffer_size(cfg.read_buffer_bytes)
         .write_buffer_size(cfg.write_buffer_bytes)
         .max_message_size(cfg.max_message_bytes)
         .max_frame_size(cfg.max_message_bytes)
-        .on_upgrade(move |socket| crate::forward::relay(socket, owner, permit, closing, timeouts))
+        .on_upgrade(move |socket| async move {
+            let (stream, sink) = crate::socket::adapt(socket);
+            fwd.relay(DeviceSocket { stream, sink }, owner, permit, live)
+                .await;
+        })
 }

@@ -8,8 +8,8 @@ mod common;
 use std::sync::Arc;
 
 use baton_actors::{Placement, RemoteNode, Route};
+use baton_cluster::forward::Forwarding;
 use baton_crdt::{LoggedOp, UserDoc};
-use baton_transport::forward::Forwarding;
 use common::*;
 use serde_json::json;
 
@@ -31,11 +31,14 @@ fn forwarding(node: &str) -> Forwarding {
 #[tokio::test]
 async fn a_non_owner_relays_the_socket_and_reads_to_the_owner() {
     let owner = TestServer::clustered(forwarding("owner")).await;
-    let edge = TestServer::clustered(forwarding("edge")).await;
-    let _ = edge.hub.clone().with_placement(Arc::new(AllTo(RemoteNode {
-        id: Arc::from("owner"),
-        api: Arc::from(owner.addr.to_string()),
-    })));
+    let edge = TestServer::clustered_routed(
+        forwarding("edge"),
+        Arc::new(AllTo(RemoteNode {
+            id: Arc::from("owner"),
+            api: Arc::from(owner.addr.to_string()),
+        })),
+    )
+    .await;
 
     // A device on the edge node writes; a device on the owner sees it.
     let mut tv = edge.device("fwd", "tv", "tv").await;
@@ -92,14 +95,17 @@ async fn a_non_owner_relays_the_socket_and_reads_to_the_owner() {
 
 #[tokio::test]
 async fn an_unreachable_owner_is_a_clean_503() {
-    let edge = TestServer::clustered(forwarding("edge")).await;
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("port");
-    let _ = edge.hub.clone().with_placement(Arc::new(AllTo(RemoteNode {
-        id: Arc::from("gone"),
-        api: Arc::from(dead.to_string()),
-    })));
+    let edge = TestServer::clustered_routed(
+        forwarding("edge"),
+        Arc::new(AllTo(RemoteNode {
+            id: Arc::from("gone"),
+            api: Arc::from(dead.to_string()),
+        })),
+    )
+    .await;
     let err = raw_connect(&edge, Some(&edge.token("u", "tv")))
         .await
         .expect_err("refused before the upgrade");
@@ -227,18 +233,20 @@ impl Placement for UntilUnreachable {
 }
 
 async fn edge_with_dead_owner() -> TestServer {
-    let edge = TestServer::clustered(forwarding("edge")).await;
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("port");
-    let _ = edge.hub.clone().with_placement(Arc::new(UntilUnreachable {
-        node: RemoteNode {
-            id: Arc::from("dead"),
-            api: Arc::from(dead.to_string()),
-        },
-        down: Default::default(),
-    }));
-    edge
+    TestServer::clustered_routed(
+        forwarding("edge"),
+        Arc::new(UntilUnreachable {
+            node: RemoteNode {
+                id: Arc::from("dead"),
+                api: Arc::from(dead.to_string()),
+            },
+            down: Default::default(),
+        }),
+    )
+    .await
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use baton_actors::Shared;
+use baton_actors::{Hub, Shared};
 use baton_personalization::synth::{synthetic_catalog, SynthSpec};
 use baton_personalization::{
     import_catalog, Catalog, InProcessIndex, VectorStore, USER_PREFERENCES,
@@ -84,14 +84,6 @@ async fn train_once(server: &TestServer, dev: &mut TestDevice, token: &str) {
 
 async fn export_and_erase(store: Store, redis: &RedisServer) {
     let shared = Shared::redis(&redis.url()).await.expect("redis reachable");
-    let server = TestServer::with_shared(
-        store,
-        test_config(),
-        TransportConfig::default(),
-        10_000,
-        shared,
-    )
-    .await;
     let index = Arc::new(InProcessIndex::new());
     let spec = SynthSpec {
         items: 200,
@@ -107,7 +99,10 @@ async fn export_and_erase(store: Store, redis: &RedisServer) {
     import_catalog(index.as_ref(), &catalog)
         .await
         .expect("catalog");
-    let _ = server.hub.clone().with_vectors(index.clone());
+    let hub = Hub::builder(store, test_config())
+        .shared(shared)
+        .vectors(index.clone());
+    let server = TestServer::from_builder(hub, TransportConfig::default(), None).await;
 
     // eve: two live devices, three ops, a trained adapter; bob: one op.
     let mut tv = server.device("eve", "tv", "tv").await;

@@ -18,7 +18,6 @@ const GENRES: usize = 10;
 const LIKED_GENRE: usize = 3;
 
 async fn node_with_catalog(cfg: baton_actors::ActorConfig) -> (TestServer, Arc<InProcessIndex>) {
-    let server = TestServer::sqlite(cfg).await;
     let spec = SynthSpec {
         items: 2_000,
         genres: GENRES,
@@ -34,7 +33,7 @@ async fn node_with_catalog(cfg: baton_actors::ActorConfig) -> (TestServer, Arc<I
     import_catalog(index.as_ref(), &catalog)
         .await
         .expect("import");
-    let _ = server.hub.clone().with_vectors(index.clone());
+    let server = TestServer::sqlite_with_vectors(cfg, index.clone()).await;
     (server, index)
 }
 

@@ -45,7 +45,7 @@ pub(super) async fn handshake(
                 link.close(CloseCode::TooBig);
                 return None;
             }
-            Ok(Some(WireIn::Binary)) => {
+            Ok(Some(WireIn::Binary(_))) => {
                 return refuse(
                     ErrorFrame::new(
                         "hello_required",
@@ -54,7 +54,7 @@ pub(super) async fn handshake(
                     CloseCode::ProtocolViolation,
                 )
             }
-            Ok(None | Some(WireIn::Close)) => {
+            Ok(None | Some(WireIn::Close(_))) => {
                 link.close(CloseCode::Normal);
                 return None;
             }
@@ -214,9 +214,7 @@ impl Session<'_> {
                     device,
                     content: content.as_str().to_owned(),
                     kind,
-                    at_ms: std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_millis() as u64),
+                    at_ms: crate::clock::wall_ms(),
                 })
             }
         };

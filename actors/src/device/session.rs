@@ -1,6 +1,6 @@
 //! The device session task: one per connection, owning the socket.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use ractor::ActorStatus;
@@ -114,7 +114,7 @@ async fn serve(
             frame = stream.next() => {
                 last_rx = Instant::now();
                 match frame {
-                    None | Some(WireIn::Close) => {
+                    None | Some(WireIn::Close(_)) => {
                         broken = true;
                         break;
                     }
@@ -123,7 +123,7 @@ async fn serve(
                         session.error(ErrorFrame::new("too_big", format!("frame exceeds {} bytes", cfg.max_message_bytes)));
                         link.close(CloseCode::TooBig);
                     }
-                    Some(WireIn::Binary) => session.error(ErrorFrame::new("binary_not_supported", "protocol v1 uses JSON text frames")),
+                    Some(WireIn::Binary(_)) => session.error(ErrorFrame::new("binary_not_supported", "protocol v1 uses JSON text frames")),
                     Some(WireIn::Text(text)) => {
                         if session.handle_text(&text, last_rx) {
                             last_heartbeat = last_rx;
@@ -194,7 +194,7 @@ async fn close(
     }
     let drain = async {
         while let Some(frame) = stream.next().await {
-            if matches!(frame, WireIn::Close) {
+            if matches!(frame, WireIn::Close(_)) {
                 break;
             }
         }
@@ -247,9 +247,7 @@ pub(super) fn expiry_deadline(
 }
 
 fn unix_now() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
+    Duration::from_millis(crate::clock::wall_ms())
 }
 
 /// A deadline that never comes (about thirty years away).

@@ -14,12 +14,11 @@
 //!    transaction after every queued append (`Store::erase_user`);
 //! 5. the vector store's preference vector and the shared state's keys go.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use baton_personalization::{PersonalizationError, USER_PREFERENCES};
 use baton_store::Erased;
 
 use super::Hub;
+use crate::lock::lock;
 use crate::user::{LifecycleMsg, PersonalView, ReadMsg, UserMsg};
 use crate::ActorError;
 
@@ -42,9 +41,7 @@ struct Erasing<'a> {
 
 impl Drop for Erasing<'_> {
     fn drop(&mut self) {
-        if let Ok(mut erasing) = self.hub.inner.erasing.lock() {
-            erasing.remove(self.user);
-        }
+        lock(&self.hub.inner.erasing).remove(self.user);
     }
 }
 
@@ -53,13 +50,9 @@ impl Hub {
     /// the order). Call it on the user's owner. Idempotent: erasing again
     /// deletes nothing more and moves the tombstone to the later time.
     pub async fn erase(&self, user: &str) -> Result<ErasureReport, ActorError> {
-        let erased_at_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let erased_at_ms = self.inner.clock.wall_ms();
         self.inner.store.mark_erased(user, erased_at_ms).await?;
-        if let Ok(mut erasing) = self.inner.erasing.lock() {
-            erasing.insert(user.to_owned());
-        }
+        lock(&self.inner.erasing).insert(user.to_owned());
         let _erasing = Erasing { hub: self, user };
         let stopped_live_actor = self.stop_for_erasure(user).await?;
         drop(self.take_warm(user));
@@ -84,28 +77,16 @@ impl Hub {
 
     /// Whether `user` is being erased on this node right now.
     pub(crate) fn is_erasing(&self, user: &str) -> bool {
-        self.inner
-            .erasing
-            .lock()
-            .is_ok_and(|erasing| erasing.contains(user))
+        lock(&self.inner.erasing).contains(user)
     }
 
     /// Stop the user's live actor, if any, with 4010 to its devices.
     async fn stop_for_erasure(&self, user: &str) -> Result<bool, ActorError> {
-        let live = {
-            let users = self
-                .inner
-                .users
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            users
-                .get(user)
-                .and_then(|s| s.cell.get().map(|l| (l.actor.clone(), s.cell.clone())))
-        };
-        let Some((actor, cell)) = live else {
+        let Some((live, cell)) = self.inner.registry.live(user) else {
             return Ok(false);
         };
-        match actor
+        match live
+            .actor
             .call(
                 |reply| UserMsg::Lifecycle(LifecycleMsg::Erase(reply)),
                 Some(self.inner.cfg.call_timeout),
@@ -118,7 +99,7 @@ impl Hub {
             // the store erasure deletes.
             Ok(ractor::rpc::CallResult::SenderError) | Err(_) => {}
         }
-        self.inner.forget(user, &cell);
+        self.inner.registry.forget(user, &cell);
         Ok(true)
     }
 

@@ -1,12 +1,9 @@
 //! Housekeeping of the live user actors: a tick for each (idle passivation)
 //! and, above the live-actor cap, passivation of the least recently used.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use ractor::ActorRef;
-
-use super::{HubInner, Slot};
+use super::HubInner;
 use crate::config::ActorConfig;
 use crate::user::{LifecycleMsg, UserMsg};
 
@@ -28,31 +25,13 @@ pub(super) async fn sweep(inner: std::sync::Weak<HubInner>) {
     loop {
         tick.tick().await;
         let Some(inner) = inner.upgrade() else { return };
-        let victims: Vec<ActorRef<UserMsg>> = {
-            let users = inner
-                .users
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            metrics::gauge!("baton_live_users").set(users.len() as f64);
-            // One housekeeping tick (idle passivation) per live actor: a
-            // timer task per actor would cost memory for every user.
-            for live in users.values().filter_map(|s| s.cell.get()) {
-                let _ = live.actor.cast(UserMsg::Lifecycle(LifecycleMsg::Tick));
-            }
-            if users.len() <= inner.cfg.max_live_users {
-                continue;
-            }
-            let mut by_age: Vec<(u64, &Slot)> = users
-                .values()
-                .map(|s| (s.last_used_ms.load(Ordering::Relaxed), s))
-                .collect();
-            by_age.sort_by_key(|(t, _)| *t);
-            by_age
-                .into_iter()
-                .take(users.len() - inner.cfg.max_live_users)
-                .filter_map(|(_, s)| s.cell.get().map(|l| l.actor.clone()))
-                .collect()
-        };
+        metrics::gauge!("baton_live_users").set(inner.registry.len() as f64);
+        let (live, victims) = inner.registry.actors_and_overflow(inner.cfg.max_live_users);
+        // One housekeeping tick (idle passivation) per live actor: a timer
+        // task per actor would cost memory for every user.
+        for actor in live {
+            let _ = actor.cast(UserMsg::Lifecycle(LifecycleMsg::Tick));
+        }
         for actor in victims {
             let _ = actor.cast(UserMsg::Lifecycle(LifecycleMsg::Passivate));
         }

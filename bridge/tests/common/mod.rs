@@ -91,11 +91,16 @@ impl Node {
             },
             ..ActorConfig::default()
         };
-        let hub = Hub::start(store, cfg, 1000).await.expect("hub");
-        let verifier = verifier().await;
-        let mut cfg = bridge_config(&fake);
-        tune(&mut cfg);
-        let bridge = Bridge::start(hub.clone(), verifier, cfg).expect("bridge");
+        let mut bridge_cfg = bridge_config(&fake);
+        tune(&mut bridge_cfg);
+        let pending = Bridge::prepare(bridge_cfg).expect("bridge");
+        let hub = Hub::builder(store, cfg)
+            .max_connections(1000)
+            .observer(pending.observer())
+            .start()
+            .await
+            .expect("hub");
+        let bridge = pending.start(hub.clone(), verifier().await);
         let node = Node {
             hub,
             fake,

@@ -11,7 +11,11 @@ pub use device::TestDevice;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use std::sync::Arc;
+
+use baton_actors::hub::HubBuilder;
 use baton_actors::{ActorConfig, Hub};
+use baton_cluster::forward::Forwarding;
 use baton_crdt::{Hlc, Op, UserDoc};
 use baton_store::sqlite_harness::temp_sqlite;
 use baton_store::Store;
@@ -125,36 +129,50 @@ impl TestServer {
         max_conn: usize,
         shared: baton_actors::Shared,
     ) -> TestServer {
-        Self::with_forwarding(store, cfg, transport, max_conn, shared, None).await
+        let hub = Hub::builder(store, cfg)
+            .max_connections(max_conn)
+            .shared(shared);
+        Self::from_builder(hub, transport, None).await
     }
 
-    /// A node on a fresh SQLite file that accepts cluster-internal requests.
-    pub async fn clustered(forwarding: baton_transport::forward::Forwarding) -> TestServer {
+    /// A node on a fresh SQLite file whose personalization uses `vectors`.
+    pub async fn sqlite_with_vectors(
+        cfg: ActorConfig,
+        vectors: Arc<dyn baton_personalization::VectorStore>,
+    ) -> TestServer {
         let (store, dir) = temp_sqlite().await.expect("sqlite store opens");
-        let mut server = Self::with_forwarding(
-            store,
-            test_config(),
-            TransportConfig::default(),
-            10_000,
-            baton_actors::Shared::local(),
-            Some(forwarding),
-        )
-        .await;
+        let hub = Hub::builder(store, cfg).vectors(vectors);
+        let mut server = Self::from_builder(hub, TransportConfig::default(), None).await;
         server._dir = Some(dir);
         server
     }
 
-    pub async fn with_forwarding(
-        store: Store,
-        cfg: ActorConfig,
-        transport: TransportConfig,
-        max_conn: usize,
-        shared: baton_actors::Shared,
-        forwarding: Option<baton_transport::forward::Forwarding>,
+    /// A node on a fresh SQLite file that accepts cluster-internal requests
+    /// (and owns every user).
+    pub async fn clustered(forwarding: Forwarding) -> TestServer {
+        Self::clustered_routed(forwarding, Arc::new(baton_actors::SingleNode)).await
+    }
+
+    /// [`TestServer::clustered`] routing users by `placement`.
+    pub async fn clustered_routed(
+        forwarding: Forwarding,
+        placement: Arc<dyn baton_actors::Placement>,
     ) -> TestServer {
-        let hub = Hub::start_with(store, cfg, max_conn, shared)
-            .await
-            .expect("hub starts");
+        let (store, dir) = temp_sqlite().await.expect("sqlite store opens");
+        let hub = Hub::builder(store, test_config()).placement(placement);
+        let mut server =
+            Self::from_builder(hub, TransportConfig::default(), Some(forwarding)).await;
+        server._dir = Some(dir);
+        server
+    }
+
+    /// A node on the hub `hub` will start, with `forwarding` in a cluster.
+    pub async fn from_builder(
+        hub: HubBuilder,
+        transport: TransportConfig,
+        forwarding: Option<Forwarding>,
+    ) -> TestServer {
+        let hub = hub.start().await.expect("hub starts");
         let verifier = Verifier::new(AuthConfig::new(
             ISSUER,
             AUDIENCE,

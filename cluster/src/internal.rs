@@ -1,25 +1,36 @@
-//! `POST /internal/v1/handoff`: a peer hands users over warm. Guarded by the
-//! cluster secret; not part of the public API (absent from OpenAPI).
+//! The cluster's internal HTTP endpoint, `POST /internal/v1/handoff`: a peer
+//! hands users over warm. Guarded by the cluster secret; not part of the
+//! public API (absent from OpenAPI). The transport mounts [`router`].
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use baton_cluster::handoff::{Batch, SECRET_HEADER};
+use axum::Router;
+use baton_actors::Hub;
 
-use crate::server::AppState;
+use crate::forward::Forwarding;
+use crate::handoff::{Batch, PATH, SECRET_HEADER};
 
 /// Most bytes one handoff batch may carry.
-pub(crate) const MAX_HANDOFF_BYTES: usize = 256 * 1024 * 1024;
+pub const MAX_HANDOFF_BYTES: usize = 256 * 1024 * 1024;
 
-pub(crate) async fn handoff(
-    State(app): State<AppState>,
+/// The internal routes of a cluster node, for the transport to mount.
+pub fn router(hub: Hub, forwarding: Forwarding) -> Router {
+    Router::new()
+        .route(
+            PATH,
+            axum::routing::post(handoff)
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_HANDOFF_BYTES)),
+        )
+        .with_state((hub, forwarding))
+}
+
+async fn handoff(
+    State((hub, fwd)): State<(Hub, Forwarding)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(fwd) = app.forwarding.as_ref() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
     let given = headers.get(SECRET_HEADER).map_or(&[][..], |v| v.as_bytes());
     if !fwd.secret_matches(given) {
         return (StatusCode::UNAUTHORIZED, "bad cluster secret").into_response();
@@ -32,6 +43,6 @@ pub(crate) async fn handoff(
     let states = batch.into_states();
     tracing::info!(from, users = states.len(), "warm handoff received");
     metrics::counter!("baton_cluster_warm_states_received_total").increment(states.len() as u64);
-    app.hub.accept_warm(states);
+    hub.accept_warm(states);
     StatusCode::NO_CONTENT.into_response()
 }

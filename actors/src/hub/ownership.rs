@@ -1,57 +1,67 @@
-//! The hub's part in moving users between nodes: routing by placement,
-//! warm states handed over by the previous owner, releasing a user to its new
+//! Ownership: which node serves a user, decided in one place
+//! ([`Hub::route`], asked by the sockets and REST calls that arrive here, the
+//! forwarding of those that belong elsewhere, the PubNub bridge's ingest and
+//! the rebalancer), and the hub's part in moving users between nodes: warm
+//! states handed over by the previous owner, releasing a user to its new
 //! owner (and waiting on a move), fencing actors whose ownership claim was
-//! superseded, and the start of a drain.
+//! superseded.
 
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use super::{Hub, Live};
+use tokio::sync::watch;
+
+use super::registry::Live;
+use super::Hub;
 use crate::error::ActorError;
-use crate::placement::{Route, WarmState};
+use crate::lock::lock;
+use crate::placement::{Placement, Route, WarmState};
 use crate::user::{LifecycleMsg, StoreMsg, UserMsg};
 
+/// Who owns which user, and the users moving to or from this node.
+pub(super) struct Ownership {
+    /// Which node owns which user ([`SingleNode`](crate::SingleNode) unless a cluster sets it).
+    placement: Arc<dyn Placement>,
+    /// Users handed over warm by their previous owner, waiting for activation.
+    warm: Mutex<HashMap<String, (Instant, WarmState)>>,
+    /// Users this node is handing over right now (waiters watch it).
+    moving: watch::Sender<HashSet<String>>,
+}
+
+impl Ownership {
+    pub(super) fn new(placement: Arc<dyn Placement>) -> Self {
+        Self {
+            placement,
+            warm: Mutex::default(),
+            moving: watch::channel(HashSet::new()).0,
+        }
+    }
+}
+
 impl Hub {
-    /// The owner of `user` in this node's view.
+    /// The owner of `user` in this node's view: the one decision of
+    /// ownership on a node.
     pub fn route(&self, user: &str) -> Route {
-        self.inner
-            .placement
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .route(user)
+        self.inner.ownership.placement.route(user)
     }
 
     /// Report that `node` could not be reached from here (see
     /// [`Placement::unreachable`]).
     pub fn report_unreachable(&self, node: &crate::placement::RemoteNode) {
         metrics::counter!("baton_cluster_unreachable_total").increment(1);
-        self.inner
-            .placement
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .unreachable(node);
+        self.inner.ownership.placement.unreachable(node);
     }
 
     /// The nodes this node's placement routes around (see
     /// [`Placement::suspects`]).
     pub fn suspects(&self) -> Vec<Arc<str>> {
-        self.inner
-            .placement
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .suspects()
+        self.inner.ownership.placement.suspects()
     }
 
     /// The users with a live actor on this node.
     pub fn live_user_ids(&self) -> Vec<String> {
-        self.inner
-            .users
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .keys()
-            .cloned()
-            .collect()
+        self.inner.registry.ids()
     }
 
     /// Keep state handed over by a user's previous owner for the next
@@ -60,11 +70,7 @@ impl Hub {
     pub fn accept_warm(&self, states: Vec<WarmState>) {
         let now = Instant::now();
         let ttl = self.inner.cfg.warm_state_ttl;
-        let mut warm = self
-            .inner
-            .warm
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut warm = lock(&self.inner.ownership.warm);
         warm.retain(|_, (at, _)| now.duration_since(*at) < ttl);
         for state in states {
             warm.insert(state.user.clone(), (now, state));
@@ -73,12 +79,7 @@ impl Hub {
     }
 
     pub(super) fn take_warm(&self, user: &str) -> Option<WarmState> {
-        let mut warm = self
-            .inner
-            .warm
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (at, state) = warm.remove(user)?;
+        let (at, state) = lock(&self.inner.ownership.warm).remove(user)?;
         (at.elapsed() < self.inner.cfg.warm_state_ttl).then_some(state)
     }
 
@@ -88,19 +89,11 @@ impl Hub {
     /// (`None` when it was not live here). Call [`Hub::moved`] when the new
     /// owner has it.
     pub async fn release(&self, user: &str) -> Option<WarmState> {
-        self.inner.moving.send_modify(|m| {
+        self.inner.ownership.moving.send_modify(|m| {
             m.insert(user.to_owned());
         });
-        let actor = {
-            let users = self
-                .inner
-                .users
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            users
-                .get(user)
-                .and_then(|s| s.cell.get().map(|l| l.actor.clone()))
-        }?;
+        let (live, _) = self.inner.registry.live(user)?;
+        let actor = live.actor;
         match actor
             .call(
                 |reply| UserMsg::Lifecycle(LifecycleMsg::Release(reply)),
@@ -115,13 +108,16 @@ impl Hub {
 
     /// The move of `user` is over: connections and reads for it proceed.
     pub fn moved(&self, user: &str) {
-        self.inner.moving.send_if_modified(|m| m.remove(user));
+        self.inner
+            .ownership
+            .moving
+            .send_if_modified(|m| m.remove(user));
     }
 
     /// Wait while `user` is being handed over by this node, at most
     /// `move_wait`: woken by [`Hub::moved`], no polling.
     pub async fn wait_if_moving(&self, user: &str) {
-        let mut moving = self.inner.moving.subscribe();
+        let mut moving = self.inner.ownership.moving.subscribe();
         let _ = tokio::time::timeout(
             self.inner.cfg.move_wait,
             moving.wait_for(|m| !m.contains(user)),
@@ -137,19 +133,8 @@ impl Hub {
         if !self.inner.cfg.claim_ownership {
             return 0;
         }
-        let live: Vec<(String, Live)> = {
-            let users = self
-                .inner
-                .users
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            users
-                .iter()
-                .filter_map(|(u, s)| s.cell.get().map(|l| (u.clone(), l.clone())))
-                .collect()
-        };
         let mut fenced = 0;
-        for (user, live) in live {
+        for (user, live) in self.inner.registry.all() {
             if let Ok(false) = self.holds_claim(&user, live.epoch).await {
                 self.fence(&user, &live);
                 fenced += 1;
@@ -172,12 +157,12 @@ impl Hub {
             "claim superseded; fencing the local actor"
         );
         let _ = live.actor.cast(UserMsg::Store(StoreMsg::Fenced));
-        self.inner.forget_actor(user, live.actor.get_id());
+        self.inner.registry.forget_actor(user, live.actor.get_id());
     }
 
     /// Refuse new sockets, reads and activations from now on (a drain has
     /// begun); actors already live keep running until released or shut down.
     pub fn begin_drain(&self) {
-        self.inner.draining.store(true, Ordering::Release);
+        self.inner.admission.drain();
     }
 }
