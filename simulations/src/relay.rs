@@ -10,10 +10,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use baton_actors::protocol::{
-    ClientFrame, HandoffOutcome, LeaseView, ResumeMode, ServerFrame, Welcome,
-};
 use baton_crdt::{Hlc, LoggedOp, VersionVector};
+use baton_protocol::{
+    ClientFrame, HandoffOutcome, LeaseView, Limits, ResumeMode, ServerFrame, Welcome,
+};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -187,13 +187,9 @@ fn welcome(user: &str, device: &str, version: u64, next_seq: u64) -> ServerFrame
             token: 0,
         },
         // The node's defaults, but a relay has no op budget to speak of.
-        limits: baton_actors::ActorConfig {
-            sync: baton_actors::SyncConfig {
-                rate_limit_events: 1_000_000,
-                ..baton_actors::ActorConfig::default().sync
-            },
-            ..baton_actors::ActorConfig::default()
-        }
-        .limits(),
+        limits: Limits {
+            rate_limit_events: 1_000_000,
+            ..Limits::default()
+        },
     }))
 }

@@ -6,9 +6,9 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use baton_actors::protocol::{Activity, ClientFrame, HandoffOutcome};
 use baton_client::{Action, Event, PlayState};
 use baton_crdt::ContentId;
+use baton_protocol::{Activity, ClientFrame, HandoffOutcome};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
