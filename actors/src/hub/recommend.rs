@@ -4,14 +4,14 @@
 
 use baton_personalization::{Filter, PersonalizationError, CONTENT};
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::Hub;
 use crate::error::ActorError;
 use crate::user::{ReadMsg, UserMsg};
 
 /// A ranked list for one user.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecommendationView {
     /// The user.
     pub user: String,
@@ -23,7 +23,8 @@ pub struct RecommendationView {
 }
 
 /// One recommended item.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecommendedItem {
     /// Content id.
     pub content: String,
