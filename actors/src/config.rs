@@ -9,15 +9,26 @@ mod device;
 pub use baton_sync::SyncConfig;
 pub use device::DeviceLimits;
 
-/// Settings for user and device actors.
-#[derive(Debug, Clone)]
+/// Settings for user and device actors, grouped by concern; each group's
+/// `Default` is the one source of its defaults.
+#[derive(Debug, Clone, Default)]
 pub struct ActorConfig {
     /// The per-user sync rules (snapshots, retention, rate limit, registry).
     pub sync: SyncConfig,
-    /// At most this many user actors live at once; least recently used idle ones are passivated first.
-    pub max_live_users: usize,
-    /// Frames queued for one device before it is disconnected as a slow consumer.
-    pub outbound_queue: usize,
+    /// What one device connection may cost: queue, in-flight ops, frame size,
+    /// field lengths, per-device rates and byte budgets.
+    pub device: DeviceLimits,
+    /// The clocks of a device socket: heartbeats, pings, write and close timeouts.
+    pub timers: SessionTimers,
+    /// This node in a cluster: its name, ownership claims and moves.
+    pub ownership: OwnershipConfig,
+    /// The hub: live-actor cap and how long a caller waits for a user actor.
+    pub hub: HubConfig,
+}
+
+/// The clocks of a device socket.
+#[derive(Debug, Clone)]
+pub struct SessionTimers {
     /// How often devices are asked to heartbeat (announced in `welcome`).
     pub heartbeat_interval: Duration,
     /// A device with no heartbeat for this long is offline and its socket closed.
@@ -34,14 +45,25 @@ pub struct ActorConfig {
     /// A socket stays open until its token's `exp` plus this leeway (the
     /// verifier's leeway), then closes with 1008.
     pub token_leeway: Duration,
-    /// Field lengths, per-device rate limits and outbound byte budgets.
-    pub device: DeviceLimits,
-    /// Unacknowledged ops one device may have in flight.
-    pub max_inflight_ops: usize,
-    /// Largest frame accepted (announced in `welcome`; enforced by the transport).
-    pub max_message_bytes: usize,
-    /// How long a REST read or a device registration waits for a user actor.
-    pub call_timeout: Duration,
+}
+
+impl Default for SessionTimers {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval: Duration::from_secs(10),
+            heartbeat_timeout: Duration::from_secs(300),
+            ping_interval: Duration::from_secs(30),
+            pong_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(5),
+            token_leeway: Duration::from_secs(30),
+        }
+    }
+}
+
+/// This node's part in a cluster.
+#[derive(Debug, Clone)]
+pub struct OwnershipConfig {
     /// This node's name, recorded with ownership claims.
     pub node_id: String,
     /// Claim each user in the store before activating it (a cluster): snapshots of a
@@ -54,27 +76,31 @@ pub struct ActorConfig {
     pub move_wait: Duration,
 }
 
-impl Default for ActorConfig {
+impl Default for OwnershipConfig {
     fn default() -> Self {
         Self {
-            sync: SyncConfig::default(),
-            max_live_users: 100_000,
-            outbound_queue: 256,
-            heartbeat_interval: Duration::from_secs(10),
-            heartbeat_timeout: Duration::from_secs(300),
-            ping_interval: Duration::from_secs(30),
-            pong_timeout: Duration::from_secs(10),
-            write_timeout: Duration::from_secs(10),
-            close_timeout: Duration::from_secs(5),
-            token_leeway: Duration::from_secs(30),
-            device: DeviceLimits::default(),
-            max_inflight_ops: 64,
-            max_message_bytes: 64 * 1024,
-            call_timeout: Duration::from_secs(5),
             node_id: "node-1".to_owned(),
             claim_ownership: false,
             warm_state_ttl: Duration::from_secs(30),
             move_wait: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The hub's own settings.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// At most this many user actors live at once; least recently used idle ones are passivated first.
+    pub max_live_users: usize,
+    /// How long a REST read or a device registration waits for a user actor.
+    pub call_timeout: Duration,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            max_live_users: 100_000,
+            call_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -84,12 +110,12 @@ impl ActorConfig {
     pub fn limits(&self) -> crate::protocol::Limits {
         let d = &self.device;
         crate::protocol::Limits {
-            max_message_bytes: self.max_message_bytes,
+            max_message_bytes: d.max_message_bytes,
             rate_limit_events: self.sync.rate_limit_events,
             rate_limit_window_secs: self.sync.rate_limit_window.as_secs(),
-            max_inflight_ops: self.max_inflight_ops,
-            heartbeat_interval_secs: self.heartbeat_interval.as_secs(),
-            heartbeat_timeout_secs: self.heartbeat_timeout.as_secs(),
+            max_inflight_ops: d.max_inflight_ops,
+            heartbeat_interval_secs: self.timers.heartbeat_interval.as_secs(),
+            heartbeat_timeout_secs: self.timers.heartbeat_timeout.as_secs(),
             max_name_bytes: d.max_name_bytes,
             max_kind_bytes: d.max_kind_bytes,
             max_capabilities: d.max_capabilities,

@@ -190,8 +190,11 @@ impl Hub {
         // previous owner either commits before the claim (and is read) or is
         // fenced by it.
         let inner = &self.inner;
-        let epoch = if inner.cfg.claim_ownership {
-            inner.store.claim(user, &inner.cfg.node_id).await?
+        let epoch = if inner.cfg.ownership.claim_ownership {
+            inner
+                .store
+                .claim(user, &inner.cfg.ownership.node_id)
+                .await?
         } else {
             0
         };
@@ -246,7 +249,7 @@ impl Hub {
                             reply,
                         })
                     },
-                    Some(self.inner.cfg.call_timeout),
+                    Some(self.inner.cfg.hub.call_timeout),
                 )
                 .await;
             match reply {
@@ -286,7 +289,10 @@ impl Hub {
         let mut last = ActorError::Timeout;
         for _ in 0..2 {
             let actor = self.user(user).await?;
-            match actor.call(&msg, Some(self.inner.cfg.call_timeout)).await {
+            match actor
+                .call(&msg, Some(self.inner.cfg.hub.call_timeout))
+                .await
+            {
                 Ok(ractor::rpc::CallResult::Success(v)) => return Ok(v),
                 Ok(ractor::rpc::CallResult::Timeout) => return Err(ActorError::Timeout),
                 Ok(ractor::rpc::CallResult::SenderError) => {

@@ -55,7 +55,9 @@ pub use baton_protocol::wire;
 
 pub use baton_protocol::{BoxSink, BoxStream, DeviceIdentity, SocketError, WireIn, WireOut};
 pub use clock::Clock;
-pub use config::{ActorConfig, DeviceLimits, SyncConfig};
+pub use config::{
+    ActorConfig, DeviceLimits, HubConfig, OwnershipConfig, SessionTimers, SyncConfig,
+};
 pub use device::run_session;
 pub use error::ActorError;
 pub use hub::{ConnPermit, Hub, HubBuilder};

@@ -246,9 +246,15 @@ async fn a_stalled_device_is_closed_with_4008_and_others_continue() {
             rate_limit_events: 10_000,
             ..ActorConfig::default().sync
         },
-        outbound_queue: 16,
-        max_inflight_ops: 8,
-        write_timeout: Duration::from_secs(30),
+        device: baton_actors::DeviceLimits {
+            outbound_queue: 16,
+            max_inflight_ops: 8,
+            ..Default::default()
+        },
+        timers: baton_actors::SessionTimers {
+            write_timeout: Duration::from_secs(30),
+            ..Default::default()
+        },
         ..ActorConfig::default()
     })
     .await;
@@ -282,8 +288,11 @@ async fn a_write_timeout_is_a_4008_close_not_a_silent_drop() {
             rate_limit_events: 10_000,
             ..ActorConfig::default().sync
         },
-        write_timeout: Duration::from_millis(200),
-        close_timeout: Duration::from_secs(30),
+        timers: baton_actors::SessionTimers {
+            write_timeout: Duration::from_millis(200),
+            close_timeout: Duration::from_secs(30),
+            ..Default::default()
+        },
         ..ActorConfig::default()
     })
     .await;

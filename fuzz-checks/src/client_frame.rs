@@ -15,7 +15,7 @@ pub fn check(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    check_text(text, ActorConfig::default().max_message_bytes);
+    check_text(text, ActorConfig::default().device.max_message_bytes);
 }
 
 /// Checks one text frame against a frame-size limit; shared with the

@@ -53,5 +53,5 @@ pub fn check(data: &[u8]) {
         "frame text is not JSON: {text}"
     );
     let _ = envelope.frame_type();
-    client_frame::check_text(&text, ActorConfig::default().max_message_bytes);
+    client_frame::check_text(&text, ActorConfig::default().device.max_message_bytes);
 }

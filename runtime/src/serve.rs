@@ -169,17 +169,23 @@ fn actor_config(cfg: &Config) -> ActorConfig {
             snapshot_chunk_bytes: l.snapshot_chunk_bytes,
             max_devices_per_user: l.max_devices_per_user,
         },
-        max_live_users: a.max_live_users,
-        outbound_queue: l.outbound_queue,
-        heartbeat_timeout: Duration::from_secs(s.heartbeat_timeout_secs),
-        ping_interval: Duration::from_secs(s.ping_interval_secs),
-        pong_timeout: Duration::from_secs(s.pong_timeout_secs),
-        max_inflight_ops: l.max_inflight_ops,
-        max_message_bytes: l.max_message_bytes,
-        write_timeout: Duration::from_secs(s.write_timeout_secs),
-        close_timeout: Duration::from_secs(s.close_timeout_secs),
-        token_leeway: Duration::from_secs(cfg.auth.leeway_secs),
+        hub: baton_actors::HubConfig {
+            max_live_users: a.max_live_users,
+            ..Default::default()
+        },
+        timers: baton_actors::SessionTimers {
+            heartbeat_timeout: Duration::from_secs(s.heartbeat_timeout_secs),
+            ping_interval: Duration::from_secs(s.ping_interval_secs),
+            pong_timeout: Duration::from_secs(s.pong_timeout_secs),
+            write_timeout: Duration::from_secs(s.write_timeout_secs),
+            close_timeout: Duration::from_secs(s.close_timeout_secs),
+            token_leeway: Duration::from_secs(cfg.auth.leeway_secs),
+            ..Default::default()
+        },
         device: baton_actors::DeviceLimits {
+            outbound_queue: l.outbound_queue,
+            max_inflight_ops: l.max_inflight_ops,
+            max_message_bytes: l.max_message_bytes,
             max_name_bytes: l.max_name_bytes,
             max_kind_bytes: l.max_kind_bytes,
             max_capabilities: l.max_capabilities,
@@ -193,10 +199,12 @@ fn actor_config(cfg: &Config) -> ActorConfig {
             outbound_queue_bytes: l.outbound_queue_bytes,
             catch_up_queue_bytes: l.catch_up_queue_bytes,
         },
-        node_id: cfg.node_id.clone(),
-        claim_ownership: cfg.cluster.enabled,
-        move_wait: Duration::from_millis(cfg.cluster.move_wait_ms),
-        ..ActorConfig::default()
+        ownership: baton_actors::OwnershipConfig {
+            node_id: cfg.node_id.clone(),
+            claim_ownership: cfg.cluster.enabled,
+            move_wait: Duration::from_millis(cfg.cluster.move_wait_ms),
+            ..Default::default()
+        },
     }
 }
 

@@ -125,8 +125,8 @@ fn relay(
     let cfg = &app.transport;
     let actors = app.hub.config();
     let live = Liveness {
-        ping_interval: actors.ping_interval,
-        pong_timeout: actors.pong_timeout,
+        ping_interval: actors.timers.ping_interval,
+        pong_timeout: actors.timers.pong_timeout,
     };
     let fwd = fwd.clone();
     upgrade

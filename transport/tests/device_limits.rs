@@ -182,7 +182,10 @@ async fn ping_and_pong_before_hello_are_allowed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_closes_with_1008_when_its_token_expires() {
     let server = TestServer::sqlite(ActorConfig {
-        token_leeway: Duration::ZERO,
+        timers: baton_actors::SessionTimers {
+            token_leeway: Duration::ZERO,
+            ..Default::default()
+        },
         ..test_config()
     })
     .await;

@@ -12,9 +12,12 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_device_is_closed_with_4002_and_shown_offline() {
     let cfg = ActorConfig {
-        heartbeat_timeout: Duration::from_millis(400),
-        ping_interval: Duration::from_millis(100),
-        pong_timeout: Duration::from_millis(100),
+        timers: baton_actors::SessionTimers {
+            heartbeat_timeout: Duration::from_millis(400),
+            ping_interval: Duration::from_millis(100),
+            pong_timeout: Duration::from_millis(100),
+            ..Default::default()
+        },
         ..test_config()
     };
     let server = TestServer::sqlite(cfg).await;
@@ -90,7 +93,10 @@ async fn idle_users_are_passivated_and_reactivated_from_the_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_actor_cap_passivates_least_recently_used_idle_users() {
     let cfg = ActorConfig {
-        max_live_users: 2,
+        hub: baton_actors::HubConfig {
+            max_live_users: 2,
+            ..Default::default()
+        },
         ..test_config()
     };
     let server = TestServer::sqlite(cfg).await;

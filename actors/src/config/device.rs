@@ -7,6 +7,12 @@ use std::time::Duration;
 /// Per-device limits (`[limits]` in the node configuration).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceLimits {
+    /// Frames queued for one device before it is disconnected as a slow consumer.
+    pub outbound_queue: usize,
+    /// Unacknowledged ops one device may have in flight.
+    pub max_inflight_ops: usize,
+    /// Largest frame accepted (announced in `welcome`; enforced by the transport).
+    pub max_message_bytes: usize,
     /// Longest `hello.device.name`, in bytes.
     pub max_name_bytes: usize,
     /// Longest `hello.device.kind`, in bytes.
@@ -57,6 +63,9 @@ impl DeviceLimits {
 impl Default for DeviceLimits {
     fn default() -> Self {
         Self {
+            outbound_queue: 256,
+            max_inflight_ops: 64,
+            max_message_bytes: 64 * 1024,
             max_name_bytes: 64,
             max_kind_bytes: 32,
             max_capabilities: 16,

@@ -36,7 +36,7 @@ pub(super) async fn handshake(
         link.close(code);
         None
     };
-    let deadline = tokio::time::Instant::now() + cfg.ping_interval + cfg.pong_timeout;
+    let deadline = tokio::time::Instant::now() + cfg.timers.ping_interval + cfg.timers.pong_timeout;
     let text = loop {
         match tokio::time::timeout_at(deadline, stream.next()).await {
             Ok(Some(WireIn::Text(text))) => break text,
@@ -64,7 +64,7 @@ pub(super) async fn handshake(
             }
         }
     };
-    let hello = parse_client_frame(&text, cfg.max_message_bytes)
+    let hello = parse_client_frame(&text, cfg.device.max_message_bytes)
         .and_then(|frame| bounds::check(&frame, &cfg.device).map(|()| frame));
     let (device, vv) = match hello {
         Ok(ClientFrame::Hello {
@@ -122,7 +122,7 @@ impl Session<'_> {
     /// Handle one text frame received at `now`. Returns `true` when it was a
     /// heartbeat.
     pub(super) fn handle_text(&mut self, text: &str, now: Instant) -> bool {
-        let parsed = parse_client_frame(text, self.cfg.max_message_bytes)
+        let parsed = parse_client_frame(text, self.cfg.device.max_message_bytes)
             .and_then(|frame| bounds::check(&frame, &self.cfg.device).map(|()| frame));
         let frame = match parsed {
             Ok(frame) => frame,
@@ -156,7 +156,7 @@ impl Session<'_> {
                     return false;
                 }
                 let shared = self.link.shared();
-                let max_inflight = self.cfg.max_inflight_ops;
+                let max_inflight = self.cfg.device.max_inflight_ops;
                 if shared.inflight.load(Ordering::Acquire) >= max_inflight {
                     let mut err = ErrorFrame::new(
                         "too_many_inflight",

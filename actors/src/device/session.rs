@@ -52,7 +52,7 @@ async fn serve(
 ) {
     let cfg = hub.config().clone();
     let link = DeviceLink::new(QueueBounds {
-        frames: cfg.outbound_queue,
+        frames: cfg.device.outbound_queue,
         bytes: cfg.device.outbound_queue_bytes,
         catch_up_bytes: cfg.device.catch_up_queue_bytes,
     });
@@ -70,14 +70,14 @@ async fn serve(
     let expiry = tokio::time::sleep_until(
         expiry_deadline(
             ident.expires_at,
-            cfg.token_leeway,
+            cfg.timers.token_leeway,
             Instant::now(),
             unix_now(),
         )
         .map_or_else(far_future, tokio::time::Instant::from_std),
     );
     tokio::pin!(expiry);
-    let tick = cfg.pong_timeout.min(cfg.ping_interval);
+    let tick = cfg.timers.pong_timeout.min(cfg.timers.ping_interval);
     let mut ticker = tokio::time::interval(tick);
     let mut last_rx = Instant::now();
     let mut last_ping = Instant::now();
@@ -94,7 +94,7 @@ async fn serve(
     while let Some(session) = &mut session {
         // Write what is queued first: frames keep their order, and a close
         // requested after them goes out after them.
-        match flush(&mut sink, &shared, cfg.write_timeout).await {
+        match flush(&mut sink, &shared, cfg.timers.write_timeout).await {
             Ok(()) => {}
             Err(WriteEnd::SlowConsumer) => break,
             Err(WriteEnd::Broken) => {
@@ -120,7 +120,7 @@ async fn serve(
                     }
                     Some(WireIn::Pong) => {}
                     Some(WireIn::TooBig) => {
-                        session.error(ErrorFrame::new("too_big", format!("frame exceeds {} bytes", cfg.max_message_bytes)));
+                        session.error(ErrorFrame::new("too_big", format!("frame exceeds {} bytes", cfg.device.max_message_bytes)));
                         link.close(CloseCode::TooBig);
                     }
                     Some(WireIn::Binary(_)) => session.error(ErrorFrame::new("binary_not_supported", "protocol v1 uses JSON text frames")),
@@ -133,13 +133,13 @@ async fn serve(
             }
             _ = ticker.tick() => {
                 let now = Instant::now();
-                if now.duration_since(last_rx) >= cfg.ping_interval + cfg.pong_timeout
-                    || now.duration_since(last_heartbeat) >= cfg.heartbeat_timeout
+                if now.duration_since(last_rx) >= cfg.timers.ping_interval + cfg.timers.pong_timeout
+                    || now.duration_since(last_heartbeat) >= cfg.timers.heartbeat_timeout
                 {
                     link.close(CloseCode::HeartbeatTimeout);
-                } else if now.duration_since(last_ping) >= cfg.ping_interval {
+                } else if now.duration_since(last_ping) >= cfg.timers.ping_interval {
                     last_ping = now;
-                    if tokio::time::timeout(cfg.write_timeout, sink.send(WireOut::Ping)).await.map_or(true, |r| r.is_err()) {
+                    if tokio::time::timeout(cfg.timers.write_timeout, sink.send(WireOut::Ping)).await.map_or(true, |r| r.is_err()) {
                         broken = true;
                         break;
                     }
@@ -152,11 +152,18 @@ async fn serve(
     }
     if user.is_none() {
         // A refused handshake: deliver the error frame before closing.
-        let _ = flush(&mut sink, &shared, cfg.write_timeout).await;
+        let _ = flush(&mut sink, &shared, cfg.timers.write_timeout).await;
     }
     if !broken {
         let code = shared.close_requested().unwrap_or(CloseCode::Normal);
-        close(&mut sink, &mut stream, &shared, code, cfg.close_timeout).await;
+        close(
+            &mut sink,
+            &mut stream,
+            &shared,
+            code,
+            cfg.timers.close_timeout,
+        )
+        .await;
     }
     if let Some(user) = &user {
         if let Some(jti) = &ident.jti {

@@ -89,7 +89,7 @@ impl Hub {
             .actor
             .call(
                 |reply| UserMsg::Lifecycle(LifecycleMsg::Erase(reply)),
-                Some(self.inner.cfg.call_timeout),
+                Some(self.inner.cfg.hub.call_timeout),
             )
             .await
         {

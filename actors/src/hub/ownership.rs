@@ -69,7 +69,7 @@ impl Hub {
     /// here keeps its state.
     pub fn accept_warm(&self, states: Vec<WarmState>) {
         let now = Instant::now();
-        let ttl = self.inner.cfg.warm_state_ttl;
+        let ttl = self.inner.cfg.ownership.warm_state_ttl;
         let mut warm = lock(&self.inner.ownership.warm);
         warm.retain(|_, (at, _)| now.duration_since(*at) < ttl);
         for state in states {
@@ -80,7 +80,7 @@ impl Hub {
 
     pub(super) fn take_warm(&self, user: &str) -> Option<WarmState> {
         let (at, state) = lock(&self.inner.ownership.warm).remove(user)?;
-        (at.elapsed() < self.inner.cfg.warm_state_ttl).then_some(state)
+        (at.elapsed() < self.inner.cfg.ownership.warm_state_ttl).then_some(state)
     }
 
     /// Hand `user` over: mark it moving (new connections and reads wait, up to
@@ -97,7 +97,7 @@ impl Hub {
         match actor
             .call(
                 |reply| UserMsg::Lifecycle(LifecycleMsg::Release(reply)),
-                Some(self.inner.cfg.call_timeout),
+                Some(self.inner.cfg.hub.call_timeout),
             )
             .await
         {
@@ -119,7 +119,7 @@ impl Hub {
     pub async fn wait_if_moving(&self, user: &str) {
         let mut moving = self.inner.ownership.moving.subscribe();
         let _ = tokio::time::timeout(
-            self.inner.cfg.move_wait,
+            self.inner.cfg.ownership.move_wait,
             moving.wait_for(|m| !m.contains(user)),
         )
         .await;
@@ -130,7 +130,7 @@ impl Hub {
     /// devices attached to it reconnect to the owner instead of idling on
     /// stale state. Returns how many were fenced. Cheap without a cluster.
     pub async fn fence_superseded(&self) -> usize {
-        if !self.inner.cfg.claim_ownership {
+        if !self.inner.cfg.ownership.claim_ownership {
             return 0;
         }
         let mut fenced = 0;
@@ -146,7 +146,7 @@ impl Hub {
     /// Whether `epoch` is still this node's current claim of `user`.
     pub(super) async fn holds_claim(&self, user: &str, epoch: u64) -> Result<bool, ActorError> {
         let owner = self.inner.store.owner(user).await?;
-        Ok(owner.is_some_and(|(e, node)| e == epoch && node == self.inner.cfg.node_id))
+        Ok(owner.is_some_and(|(e, node)| e == epoch && node == self.inner.cfg.ownership.node_id))
     }
 
     /// Stop a superseded actor and drop its slot.

@@ -26,7 +26,9 @@ pub(super) async fn sweep(inner: std::sync::Weak<HubInner>) {
         tick.tick().await;
         let Some(inner) = inner.upgrade() else { return };
         metrics::gauge!("baton_live_users").set(inner.registry.len() as f64);
-        let (live, victims) = inner.registry.actors_and_overflow(inner.cfg.max_live_users);
+        let (live, victims) = inner
+            .registry
+            .actors_and_overflow(inner.cfg.hub.max_live_users);
         // One housekeeping tick (idle passivation) per live actor: a timer
         // task per actor would cost memory for every user.
         for actor in live {
