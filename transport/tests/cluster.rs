@@ -11,7 +11,9 @@ use baton_actors::{Placement, RemoteNode, Route};
 use baton_cluster::forward::Forwarding;
 use baton_crdt::{LoggedOp, UserDoc};
 use common::*;
+use futures_util::SinkExt;
 use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
 
 const SECRET: &str = "0123456789abcdef-test";
 
@@ -81,6 +83,26 @@ async fn a_non_owner_relays_the_socket_and_reads_to_the_owner() {
     let err = next_json(&mut raw).await.expect("error frame");
     assert_eq!(err["code"], "hello_required");
     assert_eq!(next_json(&mut raw).await.err(), Some(Some(4000)));
+
+    // A binary frame is passed on: the owner's rule answers it (the
+    // relay has no protocol rules of its own).
+    let mut raw = raw_connect(&edge, Some(&edge.token("fwd", "web")))
+        .await
+        .expect("connect");
+    raw.send(Message::Binary(vec![1u8, 2, 3].into()))
+        .await
+        .expect("send binary");
+    let err = next_json(&mut raw).await.expect("error frame");
+    assert_eq!(err["code"], "hello_required");
+
+    // A burst of ops through the relay arrives whole and in order.
+    let first = tv.op(add("movie:b0")).await;
+    for n in 1..20 {
+        tv.op(add(&format!("movie:b{n}"))).await;
+    }
+    let last = tv.wait_ack(first + 19).await;
+    phone.wait_version(last).await;
+    assert_eq!(phone.watchlist().len(), 21);
 
     // The edge shuts down: its relayed sockets close with 1001 (reconnect elsewhere).
     edge.stop().await;
