@@ -1,20 +1,71 @@
-//! The group committer: one task that turns queued appends into few transactions.
+//! The group committer: one loop that turns queued appends into few transactions.
 //!
-//! Callers send a [`Job`] over a bounded channel and await its oneshot reply. The task
+//! Callers send a [`Job`] over a bounded channel and await its oneshot reply. The loop
 //! takes the first queued job, then everything else already queued (up to
 //! `group_commit_max_batch` entries, optionally waiting `group_commit_max_wait` for more),
 //! commits it in one transaction and answers each caller. Jobs are committed in the order
 //! they were queued, so one user's appends commit in submission order.
+//!
+//! On Postgres the loop is a task committing through the pool. On SQLite it runs on a
+//! thread of its own that owns the writing connection ([`SqliteWriter`]): the commit is
+//! synchronous there, so a batch crosses a thread boundary once in and once out.
 
+use std::sync::Arc;
 use std::time::Instant;
 
+use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::timeout_at;
 
-use crate::backend::{Backend, Group, Outcome};
+use crate::backend::{commit_groups_pg, Backend, CommitError, Group, Outcome, SqliteWriter};
 use crate::stats::StatsCounters;
-use crate::{LogEntry, StoreError, StoreOptions};
-use std::sync::Arc;
+use crate::{LogEntry, StoreConfig, StoreError, StoreOptions};
+
+/// Where batches are committed.
+pub(crate) enum Sink {
+    Postgres(PgPool),
+    Sqlite(SqliteWriter),
+}
+
+impl Sink {
+    async fn commit(&mut self, groups: &[Group<'_>]) -> Result<Vec<Outcome>, CommitError> {
+        match self {
+            Sink::Postgres(pool) => commit_groups_pg(pool, groups).await,
+            Sink::Sqlite(writer) => writer.commit_groups(groups),
+        }
+    }
+}
+
+/// Starts the committer for `rx`: on SQLite a thread owning the writing connection
+/// (opened on the file `backend` created and migrated), on Postgres a task committing
+/// through the pool. Must be called inside a Tokio runtime (the thread uses its timers
+/// when `group_commit_max_wait` is set).
+pub(crate) fn start(
+    cfg: &StoreConfig,
+    backend: &Backend,
+    opts: StoreOptions,
+    stats: Arc<StatsCounters>,
+    rx: mpsc::Receiver<Job>,
+) -> Result<(), StoreError> {
+    match (cfg, backend) {
+        (StoreConfig::Sqlite { path }, Backend::Sqlite(_)) => {
+            let writer = SqliteWriter::open(path)?;
+            let runtime = tokio::runtime::Handle::current();
+            std::thread::Builder::new()
+                .name("baton-sqlite-writer".into())
+                .spawn(move || runtime.block_on(run(Sink::Sqlite(writer), opts, stats, rx)))
+                .map_err(|source| StoreError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+        }
+        (_, Backend::Postgres(pool)) => {
+            tokio::spawn(run(Sink::Postgres(pool.clone()), opts, stats, rx));
+        }
+        (_, Backend::Sqlite(_)) => return Err(StoreError::Unsupported("SQLite without a file")),
+    }
+    Ok(())
+}
 
 /// A request to the committer.
 #[derive(Debug)]
@@ -47,8 +98,8 @@ pub(crate) fn queue_capacity(opts: &StoreOptions) -> usize {
 }
 
 /// The committer's loop. Ends on a [`Job::Shutdown`] or when every sender is gone.
-pub(crate) async fn run(
-    backend: Backend,
+async fn run(
+    mut sink: Sink,
     opts: StoreOptions,
     stats: Arc<StatsCounters>,
     mut rx: mpsc::Receiver<Job>,
@@ -88,7 +139,7 @@ pub(crate) async fn run(
                 Err(_) => timeout_at(deadline, rx.recv()).await.ok().flatten(),
             };
         }
-        commit(&backend, &stats, batch).await;
+        commit(&mut sink, &stats, batch).await;
         if let Some(done) = flushed {
             let _ = done.send(());
         }
@@ -100,7 +151,7 @@ pub(crate) async fn run(
 }
 
 /// Commits one batch and answers every caller in it.
-async fn commit(backend: &Backend, stats: &StatsCounters, batch: Vec<Job>) {
+async fn commit(sink: &mut Sink, stats: &StatsCounters, batch: Vec<Job>) {
     if batch.is_empty() {
         return;
     }
@@ -129,17 +180,18 @@ async fn commit(backend: &Backend, stats: &StatsCounters, batch: Vec<Job>) {
         })
         .collect();
     let started = Instant::now();
-    let result = backend.commit_groups(&slices).await;
+    let result = sink.commit(&slices).await;
     metrics::histogram!("baton_store_commit_seconds").record(started.elapsed().as_secs_f64());
     metrics::histogram!("baton_store_commit_batch_size").record(entries as f64);
     match result {
         Ok(outcomes) => {
             let mut appended = 0u64;
             let mut conflicts = 0u64;
-            for (((group, epoch), reply), outcome) in
-                groups.iter().zip(epochs).zip(replies).zip(outcomes)
-            {
-                let answer = match outcome {
+            let answers: Vec<_> = groups
+                .iter()
+                .zip(epochs)
+                .zip(outcomes)
+                .map(|((group, epoch), outcome)| match outcome {
                     Outcome::Conflict(i) => {
                         conflicts += 1;
                         let e = &group[i.min(group.len() - 1)];
@@ -159,13 +211,17 @@ async fn commit(backend: &Backend, stats: &StatsCounters, batch: Vec<Job>) {
                         appended += group.len() as u64;
                         Ok(())
                     }
-                };
-                // The caller may have stopped waiting; the entry is committed regardless.
-                let _ = reply.send(answer);
-            }
+                })
+                .collect();
+            // Counted before anyone is answered: a caller on another thread may read
+            // the stats as soon as its reply arrives.
             stats.record_commit(appended);
             metrics::counter!("baton_store_appends_total").increment(appended);
             metrics::counter!("baton_store_conflicts_total").increment(conflicts);
+            for (reply, answer) in replies.into_iter().zip(answers) {
+                // The caller may have stopped waiting; the entry is committed regardless.
+                let _ = reply.send(answer);
+            }
         }
         Err(e) => {
             tracing::warn!(error = ?e, entries, "group commit failed");

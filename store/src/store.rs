@@ -31,12 +31,7 @@ impl Store {
         let backend = Backend::open(cfg, &opts).await?;
         let (jobs, rx) = mpsc::channel(committer::queue_capacity(&opts));
         let stats = Arc::new(StatsCounters::default());
-        tokio::spawn(committer::run(
-            backend.clone(),
-            opts,
-            Arc::clone(&stats),
-            rx,
-        ));
+        committer::start(cfg, &backend, opts, Arc::clone(&stats), rx)?;
         tracing::info!(backend = backend.name(), "store opened");
         Ok(Store {
             backend,
