@@ -1,6 +1,6 @@
 //! The group committer: one loop that turns queued appends into few transactions.
 //!
-//! Callers send a [`Job`] over a bounded channel and await its oneshot reply. The loop
+//! Callers send a [`Job`] over a bounded channel and get its [`Reply`]. The loop
 //! takes the first queued job, then everything else already queued (up to
 //! `group_commit_max_batch` entries, optionally waiting `group_commit_max_wait` for more),
 //! commits it in one transaction and answers each caller. Jobs are committed in the order
@@ -67,6 +67,61 @@ pub(crate) fn start(
     Ok(())
 }
 
+/// How a caller is told the outcome of its append.
+pub(crate) enum Reply {
+    /// A caller awaiting the answer.
+    Wait(oneshot::Sender<Result<(), StoreError>>),
+    /// Called on the committer (thread or task) once the outcome is known: no task
+    /// waits in between.
+    Call(Callback),
+}
+
+/// A caller's completion callback. Called exactly once: with the outcome, or with
+/// [`StoreError::Closed`] when dropped unanswered (the committer stopped with the job
+/// still queued).
+pub(crate) struct Callback(Option<Done>);
+
+type Done = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+
+impl Callback {
+    pub(crate) fn new(done: impl FnOnce(Result<(), StoreError>) + Send + 'static) -> Self {
+        Callback(Some(Box::new(done)))
+    }
+}
+
+impl Drop for Callback {
+    fn drop(&mut self) {
+        if let Some(done) = self.0.take() {
+            done(Err(StoreError::Closed));
+        }
+    }
+}
+
+impl Reply {
+    pub(crate) fn send(self, answer: Result<(), StoreError>) {
+        match self {
+            // The caller may have stopped waiting; the entry is committed regardless.
+            Reply::Wait(tx) => {
+                let _ = tx.send(answer);
+            }
+            Reply::Call(mut call) => {
+                if let Some(done) = call.0.take() {
+                    done(answer);
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Reply::Wait(_) => "Reply::Wait",
+            Reply::Call(_) => "Reply::Call",
+        })
+    }
+}
+
 /// A request to the committer.
 #[derive(Debug)]
 pub(crate) enum Job {
@@ -75,7 +130,7 @@ pub(crate) enum Job {
         entries: Vec<LogEntry>,
         /// The writer's claim (0: unchecked); see [`crate::Store::append_claimed`].
         epoch: u64,
-        reply: oneshot::Sender<Result<(), StoreError>>,
+        reply: Reply,
     },
     /// Commit everything queued before this job, then answer.
     Flush { done: oneshot::Sender<()> },
@@ -219,14 +274,13 @@ async fn commit(sink: &mut Sink, stats: &StatsCounters, batch: Vec<Job>) {
             metrics::counter!("baton_store_appends_total").increment(appended);
             metrics::counter!("baton_store_conflicts_total").increment(conflicts);
             for (reply, answer) in replies.into_iter().zip(answers) {
-                // The caller may have stopped waiting; the entry is committed regardless.
-                let _ = reply.send(answer);
+                reply.send(answer);
             }
         }
         Err(e) => {
             tracing::warn!(error = ?e, entries, "group commit failed");
             for reply in replies {
-                let _ = reply.send(Err(e.to_store_error()));
+                reply.send(Err(e.to_store_error()));
             }
         }
     }
