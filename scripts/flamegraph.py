@@ -83,7 +83,7 @@ def svg(stacks, title, width=1600, row=16):
     out = [
         '<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
         'font-family="monospace" font-size="11">' % (width, height),
-        '<rect width="100%%" height="100%%" fill="#f8f8f8"/>',
+        '<rect width="100%" height="100%" fill="#f8f8f8"/>',
         '<text x="8" y="14" font-size="13">%s (%d samples)</text>'
         % (html.escape(title), total),
     ]

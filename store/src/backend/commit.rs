@@ -1,8 +1,11 @@
-//! The group-commit transaction on Postgres: runs of single appends as bulk inserts,
-//! each `append_many` inside a savepoint, one `COMMIT` for all. Groups written under an
-//! owner claim are checked against the user's current claim first, in the same
-//! transaction. (SQLite commits on the committer's own connection:
-//! [`super::sqlite_writer`].)
+//! The group-commit transaction on Postgres. Groups written under an owner claim are
+//! checked against the user's current claim first, in the same transaction. Then,
+//! since conflicts are rare, every live group goes out in one bulk insert and one
+//! `COMMIT`: three round trips for the whole batch. Only when an entry of a
+//! multi-entry group (an `append_many`, which is all-or-nothing) conflicts is the
+//! transaction rolled back and redone with that group inside a savepoint, runs of
+//! single appends still as bulk inserts. (SQLite commits on the committer's own
+//! connection: [`super::sqlite_writer`].)
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,12 +32,25 @@ pub(crate) enum Outcome {
     Fenced,
 }
 
-/// Commits `groups` in one transaction, in order. Each group is all-or-nothing (a
-/// savepoint when it has more than one entry).
+/// Commits `groups` in one transaction, in order. Each group is all-or-nothing.
 pub(crate) async fn commit_groups(
     pool: &PgPool,
     groups: &[Group<'_>],
 ) -> Result<Vec<Outcome>, CommitError> {
+    match in_one_insert(pool, groups).await? {
+        Some(outcomes) => Ok(outcomes),
+        None => with_savepoints(pool, groups).await,
+    }
+}
+
+type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
+
+/// Opens the transaction and marks the groups whose claim is not the user's current
+/// one as fenced; the others start as written.
+async fn begin_and_fence(
+    pool: &PgPool,
+    groups: &[Group<'_>],
+) -> Result<(Tx, Vec<Outcome>), CommitError> {
     let mut tx = pool
         .begin_with(m::BEGIN_WRITE)
         .await
@@ -47,7 +63,7 @@ pub(crate) async fn commit_groups(
         .collect();
     if !claimed.is_empty() {
         // Postgres locks the claim rows until COMMIT, so a claim cannot slip in
-        // between this check and the insert; SQLite holds its one write lock.
+        // between this check and the insert.
         let current: HashMap<String, i64> = m::owner_epochs(&mut tx, &claimed)
             .await
             .map_err(CommitError::before)?
@@ -63,6 +79,54 @@ pub(crate) async fn commit_groups(
             }
         }
     }
+    Ok((tx, outcomes))
+}
+
+async fn commit(tx: Tx) -> Result<(), CommitError> {
+    tx.commit()
+        .await
+        .map_err(|e| CommitError::AtCommit(Arc::new(e)))
+}
+
+/// Every live group in one insert. `None` (rolled back) when an entry of a
+/// multi-entry group conflicted.
+async fn in_one_insert(
+    pool: &PgPool,
+    groups: &[Group<'_>],
+) -> Result<Option<Vec<Outcome>>, CommitError> {
+    let (mut tx, mut outcomes) = begin_and_fence(pool, groups).await?;
+    let rows: Vec<&LogEntry> = groups
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, o)| **o == Outcome::Written)
+        .flat_map(|(g, _)| g.entries.iter())
+        .collect();
+    let inserted = m::insert_rows(&mut tx, &rows)
+        .await
+        .map_err(CommitError::before)?;
+    let mut at = inserted.iter();
+    for (group, outcome) in groups.iter().zip(outcomes.iter_mut()) {
+        if *outcome != Outcome::Written {
+            continue;
+        }
+        let mine: Vec<bool> = at.by_ref().take(group.entries.len()).copied().collect();
+        match mine.iter().position(|&ok| !ok) {
+            None => {}
+            Some(_) if group.entries.len() > 1 => {
+                tx.rollback().await.map_err(CommitError::before)?;
+                return Ok(None);
+            }
+            Some(i) => *outcome = Outcome::Conflict(i),
+        }
+    }
+    commit(tx).await?;
+    Ok(Some(outcomes))
+}
+
+/// Runs of single-entry groups as bulk inserts, each multi-entry group inside a
+/// savepoint.
+async fn with_savepoints(pool: &PgPool, groups: &[Group<'_>]) -> Result<Vec<Outcome>, CommitError> {
+    let (mut tx, mut outcomes) = begin_and_fence(pool, groups).await?;
     let live: Vec<usize> = (0..groups.len())
         .filter(|&i| outcomes[i] == Outcome::Written)
         .collect();
@@ -104,8 +168,6 @@ pub(crate) async fn commit_groups(
         }
         next += 1;
     }
-    tx.commit()
-        .await
-        .map_err(|e| CommitError::AtCommit(Arc::new(e)))?;
+    commit(tx).await?;
     Ok(outcomes)
 }
