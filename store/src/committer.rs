@@ -6,9 +6,11 @@
 //! commits it in one transaction and answers each caller. Jobs are committed in the order
 //! they were queued, so one user's appends commit in submission order.
 //!
-//! On Postgres the loop is a task committing through the pool. On SQLite it runs on a
-//! thread of its own that owns the writing connection ([`SqliteWriter`]): the commit is
-//! synchronous there, so a batch crosses a thread boundary once in and once out.
+//! The loop is a task. On Postgres it commits through the pool; on SQLite it hands each
+//! whole batch to the writer thread that owns the writing connection
+//! ([`SqliteThread`]): one thread hand-off in and one out per batch, where sqlx's pool
+//! hands every statement and row across. Callers are answered from the task, so their
+//! wake-ups stay inside the runtime.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,29 +19,33 @@ use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::timeout_at;
 
-use crate::backend::{commit_groups_pg, Backend, CommitError, Group, Outcome, SqliteWriter};
+use crate::backend::{commit_groups_pg, Backend, Batch, CommitError, Group, Outcome, SqliteThread};
 use crate::stats::StatsCounters;
 use crate::{LogEntry, StoreConfig, StoreError, StoreOptions};
 
 /// Where batches are committed.
 pub(crate) enum Sink {
     Postgres(PgPool),
-    Sqlite(SqliteWriter),
+    Sqlite(SqliteThread),
 }
 
 impl Sink {
-    async fn commit(&mut self, groups: &[Group<'_>]) -> Result<Vec<Outcome>, CommitError> {
+    /// Commits `batch` (each group's entries and claim epoch) and hands it back with
+    /// the outcome of each group.
+    async fn commit(&mut self, batch: Batch) -> (Batch, Result<Vec<Outcome>, CommitError>) {
         match self {
-            Sink::Postgres(pool) => commit_groups_pg(pool, groups).await,
-            Sink::Sqlite(writer) => writer.commit_groups(groups),
+            Sink::Postgres(pool) => {
+                let result = commit_groups_pg(pool, &Group::all(&batch)).await;
+                (batch, result)
+            }
+            Sink::Sqlite(writer) => writer.commit(batch).await,
         }
     }
 }
 
-/// Starts the committer for `rx`: on SQLite a thread owning the writing connection
-/// (opened on the file `backend` created and migrated), on Postgres a task committing
-/// through the pool. Must be called inside a Tokio runtime (the thread uses its timers
-/// when `group_commit_max_wait` is set).
+/// Starts the committer task for `rx`, and on SQLite the writer thread (its connection
+/// opened on the file `backend` created and migrated). Must be called inside a Tokio
+/// runtime.
 pub(crate) fn start(
     cfg: &StoreConfig,
     backend: &Backend,
@@ -47,23 +53,14 @@ pub(crate) fn start(
     stats: Arc<StatsCounters>,
     rx: mpsc::Receiver<Job>,
 ) -> Result<(), StoreError> {
-    match (cfg, backend) {
+    let sink = match (cfg, backend) {
         (StoreConfig::Sqlite { path }, Backend::Sqlite(_)) => {
-            let writer = SqliteWriter::open(path)?;
-            let runtime = tokio::runtime::Handle::current();
-            std::thread::Builder::new()
-                .name("baton-sqlite-writer".into())
-                .spawn(move || runtime.block_on(run(Sink::Sqlite(writer), opts, stats, rx)))
-                .map_err(|source| StoreError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
+            Sink::Sqlite(SqliteThread::spawn(path)?)
         }
-        (_, Backend::Postgres(pool)) => {
-            tokio::spawn(run(Sink::Postgres(pool.clone()), opts, stats, rx));
-        }
+        (_, Backend::Postgres(pool)) => Sink::Postgres(pool.clone()),
         (_, Backend::Sqlite(_)) => return Err(StoreError::Unsupported("SQLite without a file")),
-    }
+    };
+    tokio::spawn(run(sink, opts, stats, rx));
     Ok(())
 }
 
@@ -212,7 +209,6 @@ async fn commit(sink: &mut Sink, stats: &StatsCounters, batch: Vec<Job>) {
     }
     let mut replies = Vec::with_capacity(batch.len());
     let mut groups = Vec::with_capacity(batch.len());
-    let mut epochs = Vec::with_capacity(batch.len());
     for job in batch {
         if let Job::Append {
             entries,
@@ -220,22 +216,13 @@ async fn commit(sink: &mut Sink, stats: &StatsCounters, batch: Vec<Job>) {
             reply,
         } = job
         {
-            groups.push(entries);
-            epochs.push(epoch);
+            groups.push((entries, epoch));
             replies.push(reply);
         }
     }
-    let entries: usize = groups.iter().map(Vec::len).sum();
-    let slices: Vec<Group<'_>> = groups
-        .iter()
-        .zip(&epochs)
-        .map(|(g, &epoch)| Group {
-            entries: g.as_slice(),
-            epoch,
-        })
-        .collect();
+    let entries: usize = groups.iter().map(|(g, _)| g.len()).sum();
     let started = Instant::now();
-    let result = sink.commit(&slices).await;
+    let (groups, result) = sink.commit(groups).await;
     metrics::histogram!("baton_store_commit_seconds").record(started.elapsed().as_secs_f64());
     metrics::histogram!("baton_store_commit_batch_size").record(entries as f64);
     match result {
@@ -244,7 +231,6 @@ async fn commit(sink: &mut Sink, stats: &StatsCounters, batch: Vec<Job>) {
             let mut conflicts = 0u64;
             let answers: Vec<_> = groups
                 .iter()
-                .zip(epochs)
                 .zip(outcomes)
                 .map(|((group, epoch), outcome)| match outcome {
                     Outcome::Conflict(i) => {
@@ -259,7 +245,7 @@ async fn commit(sink: &mut Sink, stats: &StatsCounters, batch: Vec<Job>) {
                         conflicts += 1;
                         Err(StoreError::Fenced {
                             user: group[0].user.clone(),
-                            epoch,
+                            epoch: *epoch,
                         })
                     }
                     Outcome::Written => {

@@ -22,6 +22,22 @@ pub(crate) struct Group<'a> {
     pub(crate) epoch: u64,
 }
 
+/// A batch as the committer owns it: each group's entries and claim epoch.
+pub(crate) type Batch = Vec<(Vec<LogEntry>, u64)>;
+
+impl<'a> Group<'a> {
+    /// The groups of `batch`, borrowed.
+    pub(crate) fn all(batch: &'a Batch) -> Vec<Group<'a>> {
+        batch
+            .iter()
+            .map(|(entries, epoch)| Group {
+                entries,
+                epoch: *epoch,
+            })
+            .collect()
+    }
+}
+
 /// What happened to one group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {

@@ -1,10 +1,10 @@
-//! The SQLite writer: one connection of its own, owned by the group committer's thread,
-//! that commits a whole batch with cached prepared statements.
+//! The SQLite writer thread: one connection of its own that commits a whole batch, handed
+//! over by the group committer, with cached prepared statements.
 //!
 //! Why not the pool: sqlx runs each SQLite connection on a worker thread and hands every
 //! statement (and every row it returns) across that thread boundary, so a batch cost a
-//! dozen thread wake-ups. Here the committer runs on the writer's thread: a batch crosses
-//! one boundary in (the job channel) and one out (each caller's reply).
+//! dozen thread wake-ups. Here a batch crosses once in and once out. The committer stays a
+//! task (it cuts batches as callers queue up, and answers them inside the runtime).
 //!
 //! Durability is the pool's: WAL with `synchronous=FULL`, so `COMMIT` returns after the
 //! WAL is fsynced. Other writers (snapshot saves, claims, erasure) use the pool; SQLite's
@@ -15,24 +15,76 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use tokio::sync::{mpsc, oneshot};
 
 use super::sqlite::BUSY_TIMEOUT;
-use super::{CommitError, Group, Outcome};
+use super::{Batch, CommitError, Group, Outcome};
 use crate::{LogEntry, StoreError};
+
+/// A batch for the thread, and where to hand it back with the outcome.
+struct Request {
+    batch: Batch,
+    done: oneshot::Sender<(Batch, Result<Vec<Outcome>, CommitError>)>,
+}
+
+/// The committer's handle on the writer thread. Dropping it ends the thread (after the
+/// batch in hand, if any), which closes the connection.
+pub(crate) struct SqliteThread {
+    requests: mpsc::Sender<Request>,
+}
+
+impl SqliteThread {
+    /// Opens the writer's connection to `path` and starts its thread.
+    pub(crate) fn spawn(path: &Path) -> Result<Self, StoreError> {
+        let mut writer = SqliteWriter::open(path)?;
+        // One batch at a time: the committer awaits each before cutting the next.
+        let (requests, mut rx) = mpsc::channel::<Request>(1);
+        std::thread::Builder::new()
+            .name("baton-sqlite-writer".into())
+            .spawn(move || {
+                while let Some(Request { batch, done }) = rx.blocking_recv() {
+                    let result = writer.commit_groups(&Group::all(&batch));
+                    let _ = done.send((batch, result));
+                }
+            })
+            .map_err(|source| StoreError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(SqliteThread { requests })
+    }
+
+    /// Commits `batch` on the thread; hands it back with each group's outcome. A thread
+    /// that is gone (it panicked) fails the batch as a crashed worker, which callers see
+    /// as an unavailable database.
+    pub(crate) async fn commit(&self, batch: Batch) -> (Batch, Result<Vec<Outcome>, CommitError>) {
+        let crashed = || {
+            (
+                Batch::new(),
+                Err(CommitError::Before(Arc::new(sqlx::Error::WorkerCrashed))),
+            )
+        };
+        let (done, answer) = oneshot::channel();
+        if self.requests.send(Request { batch, done }).await.is_err() {
+            return crashed();
+        }
+        answer.await.unwrap_or_else(|_| crashed())
+    }
+}
 
 const INSERT: &str = "INSERT INTO store_log (user_id, version, device, seq, at_ms, payload) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (user_id, version) DO NOTHING";
 
 const OWNER_EPOCH: &str = "SELECT epoch FROM store_owners WHERE user_id = ?1";
 
-/// The committer's own SQLite connection.
-pub(crate) struct SqliteWriter {
+/// The writer thread's SQLite connection.
+struct SqliteWriter {
     conn: Connection,
 }
 
 impl SqliteWriter {
     /// Opens the database the pool created and migrated.
-    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
+    fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path).map_err(db)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
         // WAL is a property of the file (the pool set it); FULL is per connection.
@@ -47,10 +99,7 @@ impl SqliteWriter {
     /// Commits `groups` in one transaction, in order; each group all-or-nothing (a
     /// savepoint when it has more than one entry). Same contract as the pool's
     /// `Backend::commit_groups`.
-    pub(crate) fn commit_groups(
-        &mut self,
-        groups: &[Group<'_>],
-    ) -> Result<Vec<Outcome>, CommitError> {
+    fn commit_groups(&mut self, groups: &[Group<'_>]) -> Result<Vec<Outcome>, CommitError> {
         let mut tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
