@@ -9,8 +9,9 @@ use sqlx::{PgPool, SqlitePool};
 use crate::{
     validate, LogBounds, LogEntry, Snapshot, StoreConfig, StoreError, StoreOptions, UserRecord,
 };
-pub(crate) use commit::{Group, Outcome};
+pub(crate) use commit::{commit_groups as commit_groups_pg, Batch, Group, Outcome};
 use row::{stored_u64, BoundsRow, LogRow, SnapshotRow};
+pub(crate) use sqlite_writer::SqliteThread;
 
 /// Runs `$body` once per backend with `$pool` bound to that backend's pool and `$m` to
 /// its module (`sqlite` or `postgres`). The body is type-checked separately for each.
@@ -43,6 +44,7 @@ mod postgres;
 mod row;
 mod sql;
 mod sqlite;
+mod sqlite_writer;
 
 /// A connection pool to one of the supported databases. Cheap to clone.
 #[derive(Debug, Clone)]

@@ -7,7 +7,10 @@
 //! channel). The committer task drains whatever is queued into one transaction, inserts
 //! each entry with `ON CONFLICT DO NOTHING` (an existing `(user, version)` becomes
 //! [`StoreError::Conflict`] for that entry only), commits, and only then answers each
-//! caller. One fsync thus covers a whole batch. Reads go straight to the pool.
+//! caller (or calls its callback: [`Store::append_claimed_then`]). One fsync thus covers a
+//! whole batch. On SQLite the transaction runs on a writer thread that owns its own
+//! connection (one hand-off per batch); on Postgres through the pool. Reads go straight
+//! to the pool.
 //!
 //! # Durability
 //! SQLite runs in WAL mode with `synchronous=FULL` (a returned commit survives power

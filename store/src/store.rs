@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::Backend;
-use crate::committer::{self, Job};
+use crate::committer::{self, Callback, Job, Reply};
 use crate::stats::StatsCounters;
 use crate::{
     validate, LogBounds, LogEntry, Snapshot, StoreConfig, StoreError, StoreOptions, StoreStats,
@@ -31,12 +31,7 @@ impl Store {
         let backend = Backend::open(cfg, &opts).await?;
         let (jobs, rx) = mpsc::channel(committer::queue_capacity(&opts));
         let stats = Arc::new(StatsCounters::default());
-        tokio::spawn(committer::run(
-            backend.clone(),
-            opts,
-            Arc::clone(&stats),
-            rx,
-        ));
+        committer::start(cfg, &backend, opts, Arc::clone(&stats), rx)?;
         tracing::info!(backend = backend.name(), "store opened");
         Ok(Store {
             backend,
@@ -91,15 +86,37 @@ impl Store {
         if entries.is_empty() {
             return Ok(());
         }
-        entries.iter().try_for_each(validate::entry)?;
-        if entries.iter().any(|e| e.user != entries[0].user) {
-            return Err(StoreError::invalid(
-                "entries",
-                "a claimed append holds entries of one user",
-            ));
-        }
-        validate::to_i64("epoch", epoch)?;
+        validate::claimed(&entries, epoch)?;
         self.submit(entries, epoch).await
+    }
+
+    /// [`Store::append_claimed`] without a task waiting for the commit: returns once the
+    /// entries are queued (waiting only for room in the committer's queue), and `done` is
+    /// called exactly once with the outcome, on the committer's thread or task, after the
+    /// commit is durable or has failed (at once for invalid input or a closed store).
+    /// `done` must not block: hand the outcome on (a channel send, an actor cast).
+    pub async fn append_claimed_then(
+        &self,
+        entries: Vec<LogEntry>,
+        epoch: u64,
+        done: impl FnOnce(Result<(), StoreError>) + Send + 'static,
+    ) {
+        if let Err(e) = validate::claimed(&entries, epoch) {
+            return done(Err(e));
+        }
+        if entries.is_empty() {
+            return done(Ok(()));
+        }
+        // A job the committer never takes (closed store) drops its callback, which
+        // then answers `Closed`.
+        let _ = self
+            .jobs
+            .send(Job::Append {
+                entries,
+                epoch,
+                reply: Reply::Call(Callback::new(done)),
+            })
+            .await;
     }
 
     /// Up to `limit` entries with `version > after_version`, in version order.
@@ -227,7 +244,7 @@ impl Store {
             .send(Job::Append {
                 entries,
                 epoch,
-                reply,
+                reply: Reply::Wait(reply),
             })
             .await
             .map_err(|_| StoreError::Closed)?;

@@ -31,6 +31,19 @@ pub(crate) fn entry(e: &LogEntry) -> Result<(), StoreError> {
     no_nul("device", &e.device)
 }
 
+/// The entries of a claimed append: each valid, all of one user, and a storable epoch.
+pub(crate) fn claimed(entries: &[LogEntry], epoch: u64) -> Result<(), StoreError> {
+    entries.iter().try_for_each(entry)?;
+    if entries.iter().any(|e| e.user != entries[0].user) {
+        return Err(StoreError::invalid(
+            "entries",
+            "a claimed append holds entries of one user",
+        ));
+    }
+    to_i64("epoch", epoch)?;
+    Ok(())
+}
+
 /// Converts a u64 for storage as BIGINT, rejecting values above `i64::MAX`.
 pub(crate) fn to_i64(field: &'static str, v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| {

@@ -210,23 +210,37 @@ async fn close(
     let _ = tokio::time::timeout(wait, drain).await;
 }
 
-/// Write every queued frame, each under the write timeout. A slow-consumer
-/// close interrupts a stuck write and skips what is left; a write that takes
-/// longer than the timeout makes the device a slow consumer.
+/// Write every queued frame, then flush the socket once: the frames go out in
+/// as few writes as the socket's write buffer allows, not one `send` (and one
+/// syscall) per frame. Each frame handed to the socket and the final flush
+/// run under the write timeout; a slow-consumer close interrupts a stuck
+/// write and skips what is left; a write that takes longer than the timeout
+/// makes the device a slow consumer.
 async fn flush(
     sink: &mut BoxSink,
     shared: &LinkShared,
     write_timeout: Duration,
 ) -> Result<(), WriteEnd> {
+    let mut fed = false;
     loop {
         if shared.close_requested() == Some(CloseCode::SlowConsumer) {
             return Err(WriteEnd::SlowConsumer);
         }
-        let Some(frame) = shared.pop() else {
+        let frame = shared.pop();
+        let last = frame.is_none();
+        if last && !fed {
             return Ok(());
+        }
+        fed = true;
+        let write = async {
+            match frame {
+                Some(frame) => sink.feed(WireOut::Text(frame)).await,
+                None => sink.flush().await,
+            }
         };
         tokio::select! {
-            r = tokio::time::timeout(write_timeout, sink.send(WireOut::Text(frame))) => match r {
+            r = tokio::time::timeout(write_timeout, write) => match r {
+                Ok(Ok(())) if last => return Ok(()),
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return Err(WriteEnd::Broken),
                 Err(_) => {
@@ -265,6 +279,75 @@ fn far_future() -> tokio::time::Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll};
+
+    use bytes::Bytes;
+
+    /// Records what the session does to its socket: frames handed over, and
+    /// how many frames each flush carried.
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<(Vec<WireOut>, Vec<usize>)>>);
+
+    impl futures_util::Sink<WireOut> for Recorder {
+        type Error = crate::protocol::SocketError;
+        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+        fn start_send(self: Pin<&mut Self>, out: WireOut) -> Result<(), Self::Error> {
+            if let Ok(mut r) = self.0.lock() {
+                r.0.push(out);
+            }
+            Ok(())
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            if let Ok(mut r) = self.0.lock() {
+                let flushed: usize = r.1.iter().sum();
+                let carried = r.0.len() - flushed;
+                r.1.push(carried);
+            }
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn queued_frames_go_out_in_order_with_one_flush() {
+        let link = DeviceLink::new(QueueBounds {
+            frames: 16,
+            bytes: 1024,
+            catch_up_bytes: 0,
+        });
+        for frame in ["a", "b", "c"] {
+            assert!(link.push(Bytes::from_static(frame.as_bytes())).is_ok());
+        }
+        let rec = Recorder::default();
+        let mut sink: BoxSink = Box::pin(rec.clone());
+        assert!(flush(&mut sink, link.shared(), Duration::from_secs(5))
+            .await
+            .is_ok());
+        let (frames, flushes) = rec.0.lock().map(|r| r.clone()).unwrap_or_default();
+        let texts: Vec<_> = frames
+            .iter()
+            .map(|f| match f {
+                WireOut::Text(b) => b.clone(),
+                _ => Bytes::new(),
+            })
+            .collect();
+        assert_eq!(texts, ["a", "b", "c"]);
+        assert_eq!(flushes, [3], "three frames, one flush");
+        assert!(flush(&mut sink, link.shared(), Duration::from_secs(5))
+            .await
+            .is_ok());
+        assert_eq!(
+            rec.0.lock().map(|r| r.1.len()).unwrap_or_default(),
+            1,
+            "nothing queued: no flush"
+        );
+    }
 
     #[test]
     fn the_session_ends_at_exp_plus_leeway() {

@@ -42,14 +42,15 @@ impl UserActor {
             }
             Effect::Persist(records) => {
                 let entries = records.into_iter().map(|r| entry_of(&io.user, r)).collect();
-                let store = self.store.clone();
                 let me = myself.clone();
-                let epoch = io.epoch;
-                tokio::spawn(async move {
-                    // Under a claim, an append of a superseded owner is fenced.
-                    let result = store.append_claimed(entries, epoch).await;
-                    let _ = me.cast(UserMsg::Store(StoreMsg::Committed(result)));
-                });
+                // Under a claim, an append of a superseded owner is fenced. The outcome
+                // comes back as a message, cast by the committer itself (no task waits);
+                // the actor waits only for room in the committer's bounded queue.
+                self.store
+                    .append_claimed_then(entries, io.epoch, move |result| {
+                        let _ = me.cast(UserMsg::Store(StoreMsg::Committed(result)));
+                    })
+                    .await;
             }
             Effect::SaveSnapshot(save) => self.save_in_background(myself, io, save),
             Effect::ResyncServed { conn } => {

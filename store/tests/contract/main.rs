@@ -10,6 +10,7 @@
 mod adapter_cases;
 mod backup_cases;
 mod cases;
+mod commit_failure_cases;
 mod crash;
 mod erase_cases;
 mod fixture;
@@ -49,6 +50,7 @@ fn main() {
         .chain(erase_cases::ALL)
         .chain(backup_cases::ALL)
         .chain(snapshot_cases::ALL)
+        .chain(commit_failure_cases::ALL)
     {
         trials.push(trial(format!("sqlite::{name}"), Kind::Sqlite, None, *case));
         let pg_trial = match &pg {
