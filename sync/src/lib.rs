@@ -38,6 +38,7 @@ mod attach;
 mod bucket;
 mod commit;
 mod config;
+mod devices;
 mod effect;
 mod error;
 mod input;

@@ -1,6 +1,5 @@
 //! [`UserSync`]: one user's state and the loop every input goes through.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use baton_crdt::{UserDoc, VersionVector};
@@ -10,6 +9,7 @@ use bytes::Bytes;
 use crate::announce::lease_of;
 use crate::bucket::TokenBucket;
 use crate::config::{millis, SyncConfig};
+use crate::devices::LiveDevices;
 use crate::effect::{Effect, Lane};
 use crate::input::Input;
 use crate::pipeline::Pipeline;
@@ -48,7 +48,7 @@ pub struct Recovered {
 }
 
 /// One user's sync rules as a sans-IO state machine (deterministic: devices
-/// are kept in a `BTreeMap`, so a seed replays exactly): the commit pipeline
+/// are kept sorted by id, so a seed replays exactly): the commit pipeline
 /// (acks and every announcement only after the record behind it is durable),
 /// duplicates in flight, the catch-up window and the resume decision, the
 /// device registry, presence and the active-player lease, snapshots and the
@@ -60,7 +60,7 @@ pub struct UserSync {
     pub(crate) user: String,
     pub(crate) doc: UserDoc,
     pub(crate) window: CatchUpWindow,
-    pub(crate) devices: BTreeMap<String, Live>,
+    pub(crate) devices: LiveDevices,
     pub(crate) commits: Pipeline,
     pub(crate) deferred: Vec<Deferred>,
     pub(crate) snapshot_version: u64,
@@ -100,7 +100,7 @@ impl UserSync {
             user,
             doc: recovered.doc,
             window: recovered.window,
-            devices: BTreeMap::new(),
+            devices: LiveDevices::default(),
             commits: Pipeline::default(),
             deferred: Vec::new(),
             snapshot_version: recovered.snapshot_version,

@@ -91,7 +91,7 @@ impl UserSync {
         self.doc
             .devices()
             .iter()
-            .filter(|(id, _)| self.devices.contains_key(*id) || !self.commits.registering(id))
+            .filter(|(id, _)| self.devices.contains_key(id) || !self.commits.registering(id))
             .map(|(id, info)| {
                 let live = self.devices.get(id);
                 PresenceEntry {

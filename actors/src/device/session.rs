@@ -50,7 +50,7 @@ async fn serve(
     mut stream: BoxStream,
     mut sink: BoxSink,
 ) {
-    let cfg = hub.config().clone();
+    let cfg = hub.config();
     let link = DeviceLink::new(QueueBounds {
         frames: cfg.device.outbound_queue,
         bytes: cfg.device.outbound_queue_bytes,
@@ -59,7 +59,9 @@ async fn serve(
     let shared = link.shared().clone();
     let conn = permit.id();
 
-    let user = handshake(&hub, &ident, conn, &link, &mut stream).await;
+    // Boxed: the handshake (activation, attach) is the largest state of this
+    // future; inline it would be held for the whole life of the connection.
+    let user = Box::pin(handshake(&hub, &ident, conn, &link, &mut stream)).await;
     if user.is_some() {
         tracing::info!("device attached");
         if let Some(jti) = &ident.jti {
@@ -88,7 +90,7 @@ async fn serve(
         conn,
         link: &link,
         user,
-        cfg: &cfg,
+        cfg,
         rates: DeviceRates::new(&cfg.device, Instant::now()),
     });
     while let Some(session) = &mut session {
@@ -156,13 +158,13 @@ async fn serve(
     }
     if !broken {
         let code = shared.close_requested().unwrap_or(CloseCode::Normal);
-        close(
+        Box::pin(close(
             &mut sink,
             &mut stream,
             &shared,
             code,
             cfg.timers.close_timeout,
-        )
+        ))
         .await;
     }
     if let Some(user) = &user {

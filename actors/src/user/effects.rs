@@ -86,7 +86,10 @@ impl UserActor {
             }
             Effect::Stop(stop) => {
                 if let Some(save) = stop.save {
-                    self.save_now(io, save).await;
+                    // Boxed: inline, the store call's state would size the
+                    // actor's message loop (allocated once per live user)
+                    // for an effect that comes once per activation.
+                    Box::pin(self.save_now(io, save)).await;
                 }
                 let why = match stop.reason {
                     StopReason::Passivated => "passivated".to_owned(),
