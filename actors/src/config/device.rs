@@ -61,20 +61,23 @@ impl DeviceLimits {
 }
 
 impl Default for DeviceLimits {
+    /// The limits announced in `welcome` are the protocol's defaults
+    /// ([`Limits::default`](crate::protocol::Limits)); the rest are the node's own.
     fn default() -> Self {
+        let l = crate::protocol::Limits::default();
         Self {
             outbound_queue: 256,
-            max_inflight_ops: 64,
-            max_message_bytes: 64 * 1024,
-            max_name_bytes: 64,
-            max_kind_bytes: 32,
-            max_capabilities: 16,
-            max_capability_bytes: 32,
-            max_request_id_bytes: 64,
-            handoffs_per_minute: 30,
-            resyncs_per_minute: 6,
-            heartbeats_per_minute: 30,
-            interactions_per_minute: 60,
+            max_inflight_ops: l.max_inflight_ops,
+            max_message_bytes: l.max_message_bytes,
+            max_name_bytes: l.max_name_bytes,
+            max_kind_bytes: l.max_kind_bytes,
+            max_capabilities: l.max_capabilities,
+            max_capability_bytes: l.max_capability_bytes,
+            max_request_id_bytes: l.max_request_id_bytes,
+            handoffs_per_minute: l.handoffs_per_minute,
+            resyncs_per_minute: l.resyncs_per_minute,
+            heartbeats_per_minute: l.heartbeats_per_minute,
+            interactions_per_minute: l.interactions_per_minute,
             refusals_per_minute: 60,
             outbound_queue_bytes: 1024 * 1024,
             catch_up_queue_bytes: 32 * 1024 * 1024,

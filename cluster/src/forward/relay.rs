@@ -29,6 +29,10 @@ pub struct Liveness {
     pub pong_timeout: Duration,
 }
 
+/// Most frames passed on in one burst before the relay turns to the other
+/// direction and its liveness timer: a fast sender cannot starve them.
+const MAX_BURST: usize = 64;
+
 /// Which side ended the relay, and how.
 enum End {
     /// The device closed (or its socket failed).
@@ -122,10 +126,12 @@ enum Passed {
     WriteFailed,
 }
 
-/// Write `first` and every frame already waiting behind it to `to`, then
-/// flush once. Liveness frames are not passed on (each side has its own).
+/// Write `first` and the frames already waiting behind it (at most
+/// [`MAX_BURST`] in all) to `to`, then flush once. Liveness frames are not
+/// passed on (each side has its own).
 async fn pass(first: Option<WireIn>, from: &mut BoxStream, to: &mut BoxSink) -> Result<(), Passed> {
     let mut next = first;
+    let mut passed = 0;
     loop {
         let out = match next {
             Some(WireIn::Text(text)) => Some(WireOut::Text(text.into())),
@@ -146,6 +152,10 @@ async fn pass(first: Option<WireIn>, from: &mut BoxStream, to: &mut BoxSink) -> 
         };
         if let Some(out) = out {
             to.feed(out).await.map_err(write_failed)?;
+        }
+        passed += 1;
+        if passed == MAX_BURST {
+            return flush(to).await;
         }
         match from.next().now_or_never() {
             Some(more) => next = more,

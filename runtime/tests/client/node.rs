@@ -1,6 +1,6 @@
 //! A node for one test: start, restart, kill -9, tokens, `GET /state`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
@@ -90,7 +90,12 @@ impl Node {
 
     /// The text of `GET /v1/users/{user}/state`.
     pub async fn state_text(&self, user: &str) -> String {
-        let tok = token_args(self.data.path(), self.port, &["--user", user, "--service"]);
+        let tok = common::token_with(
+            self.data.path(),
+            self.port,
+            None,
+            &["--user", user, "--service"],
+        );
         let resp = reqwest::Client::new()
             .get(format!(
                 "http://127.0.0.1:{}/v1/users/{user}/state",
@@ -126,23 +131,6 @@ impl Drop for Node {
     fn drop(&mut self) {
         self.kill9();
     }
-}
-
-fn token_args(data: &Path, port: u16, args: &[&str]) -> String {
-    let out = common::command(data, port, None)
-        .arg("token")
-        .args(args)
-        .output()
-        .expect("baton token runs");
-    assert!(
-        out.status.success(),
-        "token: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf8")
-        .trim()
-        .to_owned()
 }
 
 /// The top-level members of a JSON object's text, as `(key, raw value text)`,

@@ -56,8 +56,14 @@ pub async fn wait_ready(port: u16) {
 }
 
 pub fn token(data: &Path, port: u16, db: Option<&str>, user: &str, device: &str) -> String {
+    token_with(data, port, db, &["--user", user, "--device", device])
+}
+
+/// `baton token ARGS` against the node's data directory: the printed token.
+pub fn token_with(data: &Path, port: u16, db: Option<&str>, args: &[&str]) -> String {
     let out = command(data, port, db)
-        .args(["token", "--user", user, "--device", device])
+        .arg("token")
+        .args(args)
         .output()
         .expect("baton token runs");
     assert!(
