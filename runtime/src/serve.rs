@@ -87,8 +87,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         metrics,
         forwarding,
     };
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
+    let listener = baton_transport::bind(cfg.listen, cfg.http.listen_backlog)
         .with_context(|| format!("binding {}", cfg.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, store = backend, node = %cfg.node_id, "baton listening");

@@ -96,7 +96,15 @@ fn main() -> anyhow::Result<()> {
         match cli.cmd {
             Command::Relay { listen } => {
                 net::raise_nofile();
-                let l = tokio::net::TcpListener::bind(listen).await?;
+                // The node's default `http.listen-backlog`: the same room for a storm.
+                let socket = if listen.is_ipv4() {
+                    tokio::net::TcpSocket::new_v4()?
+                } else {
+                    tokio::net::TcpSocket::new_v6()?
+                };
+                socket.set_reuseaddr(true)?;
+                socket.bind(listen)?;
+                let l = socket.listen(4096)?;
                 println!("relay listening on {}", l.local_addr()?);
                 relay::serve(l).await?;
                 Ok(())

@@ -1,6 +1,7 @@
 //! Right to erasure: [`Store::erase_user`] and the tombstone it leaves.
 
 use crate::committer::Job;
+use crate::tombstones::MAX_CACHED;
 use crate::{validate, Store, StoreError};
 
 /// What one erasure deleted (all zero when the user was already erased: erasing is
@@ -24,7 +25,9 @@ impl Store {
     pub async fn mark_erased(&self, user: &str, at_ms: u64) -> Result<(), StoreError> {
         validate::user(user)?;
         let at_ms = validate::to_i64("at_ms", at_ms)?;
-        self.backend.mark_erased(user, at_ms).await
+        self.tombstones.record(user, at_ms, MAX_CACHED);
+        let written = self.backend.mark_erased(user, at_ms).await;
+        self.restore_after(user, written).await
     }
 
     /// Deletes everything stored for `user` (log, snapshot, personalization adapter,
@@ -38,18 +41,37 @@ impl Store {
         validate::user(user)?;
         let at_ms = validate::to_i64("at_ms", at_ms)?;
         self.flush().await?;
-        self.backend.erase_user(user, at_ms).await
+        self.tombstones.record(user, at_ms, MAX_CACHED);
+        let erased = self.backend.erase_user(user, at_ms).await;
+        self.restore_after(user, erased).await
     }
 
-    /// When `user` was last erased (ms since the Unix epoch), if ever.
+    /// When `user` was last erased (ms since the Unix epoch), if ever. On SQLite an
+    /// in-memory lookup (see `tombstones.rs`); on Postgres a primary-key read.
     pub async fn erased_at(&self, user: &str) -> Result<Option<u64>, StoreError> {
         validate::user(user)?;
-        let at = self.backend.erased_at(user).await?;
+        let at = match self.tombstones.lookup(user) {
+            Some(cached) => cached,
+            None => self.backend.erased_at(user).await?,
+        };
         at.map(|ms| {
             u64::try_from(ms)
                 .map_err(|_| StoreError::Corrupt(format!("negative erasure time {ms}")))
         })
         .transpose()
+    }
+
+    /// After a tombstone write: on failure the cache takes the database's value again.
+    async fn restore_after<T>(
+        &self,
+        user: &str,
+        written: Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if written.is_err() {
+            let stored = self.backend.erased_at(user).await;
+            self.tombstones.restore(user, stored);
+        }
+        written
     }
 
     /// Returns once every append queued before this call has committed (or failed).

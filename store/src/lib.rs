@@ -43,6 +43,7 @@ mod erasure;
 mod error;
 mod stats;
 mod store;
+mod tombstones;
 mod validate;
 
 #[cfg(feature = "test-harness")]

@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::backend::Backend;
 use crate::committer::{self, Callback, Job, Reply};
 use crate::stats::StatsCounters;
+use crate::tombstones::{Tombstones, MAX_CACHED};
 use crate::{
     validate, LogBounds, LogEntry, Snapshot, StoreConfig, StoreError, StoreOptions, StoreStats,
     UserRecord,
@@ -19,6 +20,7 @@ use crate::{
 pub struct Store {
     pub(crate) backend: Backend,
     pub(crate) jobs: mpsc::Sender<Job>,
+    pub(crate) tombstones: Tombstones,
     stats: Arc<StatsCounters>,
 }
 
@@ -29,6 +31,7 @@ impl Store {
     /// Must be called inside a Tokio runtime.
     pub async fn open(cfg: &StoreConfig, opts: StoreOptions) -> Result<Store, StoreError> {
         let backend = Backend::open(cfg, &opts).await?;
+        let tombstones = Tombstones::open(&backend, MAX_CACHED).await?;
         let (jobs, rx) = mpsc::channel(committer::queue_capacity(&opts));
         let stats = Arc::new(StatsCounters::default());
         committer::start(cfg, &backend, opts, Arc::clone(&stats), rx)?;
@@ -36,6 +39,7 @@ impl Store {
         Ok(Store {
             backend,
             jobs,
+            tombstones,
             stats,
         })
     }

@@ -33,4 +33,4 @@ pub use conn::HttpLimits;
 pub use error::ApiError;
 pub use metrics_http::install_metrics;
 pub use openapi::ApiDoc;
-pub use server::{router, serve, AppState, TransportConfig};
+pub use server::{bind, router, serve, AppState, TransportConfig};

@@ -35,7 +35,7 @@ impl Default for TransportConfig {
         Self {
             http: HttpLimits::default(),
             max_message_bytes: 64 * 1024,
-            read_buffer_bytes: 1024,
+            read_buffer_bytes: 512,
             write_buffer_bytes: 4096,
         }
     }
@@ -171,6 +171,21 @@ pub async fn serve(
     drop(done_rx);
     done_tx.closed().await;
     Ok(())
+}
+
+/// Binds the node's listener with room for `backlog` connections completed by the
+/// kernel and not yet accepted. Tokio's `TcpListener::bind` uses 1,024: a storm of
+/// thousands of devices in a fraction of a second overflowed it, and each dropped SYN
+/// cost its device a one-second retransmit.
+pub fn bind(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }
 
 /// A failed accept: a connection that died in the backlog is skipped; out of

@@ -167,3 +167,29 @@ async fn upgraded_websockets_are_not_subject_to_the_http_timeouts() {
     tv.wait_ack(seq).await;
     server.stop().await;
 }
+
+/// The listener keeps `backlog` completed connections for `accept` (as the
+/// kernel reports a listening socket's queue limit: `ss`'s Send-Q column).
+#[tokio::test]
+async fn the_listener_is_bound_with_the_configured_backlog() {
+    for backlog in [7u32, 4096] {
+        let listener =
+            baton_transport::bind("127.0.0.1:0".parse().expect("addr"), backlog).expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let out = std::process::Command::new("ss")
+            .args(["-Hltn", &format!("sport = :{port}")])
+            .output()
+            .expect("ss (iproute2)");
+        let line = String::from_utf8_lossy(&out.stdout).into_owned();
+        let queue_limit: u32 = line
+            .split_whitespace()
+            .nth(2)
+            .and_then(|q| q.parse().ok())
+            .unwrap_or_else(|| panic!("no listening socket in `ss` output: {line:?}"));
+        let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(u32::MAX);
+        assert_eq!(queue_limit, backlog.min(somaxconn), "{line}");
+    }
+}

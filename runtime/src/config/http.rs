@@ -18,6 +18,10 @@ pub struct HttpSection {
     /// Connections open and not upgraded; one more is answered 503
     /// `too_many_connections` and closed at accept.
     pub max_pending_connections: usize,
+    /// Connections the kernel may hold completed and not yet accepted (the
+    /// `listen` backlog; Linux caps it at `net.core.somaxconn`). Past it, new
+    /// connections' SYNs are dropped and clients retransmit after a second.
+    pub listen_backlog: u32,
 }
 
 impl HttpSection {
@@ -27,6 +31,7 @@ impl HttpSection {
             header_read_timeout_ms: 10_000,
             idle_timeout_ms: 60_000,
             max_pending_connections: 1024,
+            listen_backlog: 4096,
         }
     }
 
@@ -42,6 +47,7 @@ impl HttpSection {
             self.max_pending_connections,
             1,
         );
+        c.at_least("http.listen-backlog", self.listen_backlog, 1);
     }
 
     /// The transport's form.

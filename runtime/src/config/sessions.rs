@@ -32,7 +32,7 @@ impl SessionsSection {
             ping_interval_secs: 30,
             pong_timeout_secs: 10,
             heartbeat_timeout_secs: 300,
-            ws_read_buffer_bytes: 1024,
+            ws_read_buffer_bytes: 512,
             ws_write_buffer_bytes: 4096,
             write_timeout_secs: 10,
             close_timeout_secs: 5,

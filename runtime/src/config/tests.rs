@@ -34,7 +34,7 @@ fn defaults() {
         assert_eq!(c.auth.external_key_setting(), None);
         assert_eq!(c.limits.max_message_bytes, 65_536);
         assert_eq!(c.limits.rate_limit_events, 100);
-        assert_eq!(c.sessions.ws_read_buffer_bytes, 1024);
+        assert_eq!(c.sessions.ws_read_buffer_bytes, 512);
         assert_eq!(c.actors.snapshot_every_ops, 200);
         assert_eq!(c.log.format, LogFormat::Auto);
         assert_eq!(c.sqlite_path(), Path::new("./data/baton.db"));
@@ -292,6 +292,7 @@ fn http_limits_from_env_and_their_bounds() {
         assert_eq!(c.http.header_read_timeout_ms, 10_000);
         assert_eq!(c.http.idle_timeout_ms, 60_000);
         assert_eq!(c.http.max_pending_connections, 1024);
+        assert_eq!(c.http.listen_backlog, 4096);
         jail.set_env("BATON_HTTP__HEADER_READ_TIMEOUT_MS", "1");
         jail.set_env("BATON_HTTP__IDLE_TIMEOUT_MS", "250");
         jail.set_env("BATON_HTTP__MAX_PENDING_CONNECTIONS", "1");
@@ -300,14 +301,18 @@ fn http_limits_from_env_and_their_bounds() {
         assert_eq!(limits.header_read_timeout.as_millis(), 1);
         assert_eq!(limits.idle_timeout.as_millis(), 250);
         assert_eq!(limits.max_pending_connections, 1);
+        jail.set_env("BATON_HTTP__LISTEN_BACKLOG", "1");
+        assert_eq!(load(None)?.http.listen_backlog, 1);
         jail.set_env("BATON_HTTP__HEADER_READ_TIMEOUT_MS", "0");
         jail.set_env("BATON_HTTP__IDLE_TIMEOUT_MS", "0");
         jail.set_env("BATON_HTTP__MAX_PENDING_CONNECTIONS", "0");
+        jail.set_env("BATON_HTTP__LISTEN_BACKLOG", "0");
         let err = load_err(None);
         for key in [
             "http.header-read-timeout-ms must be >= 1",
             "http.idle-timeout-ms must be >= 1",
             "http.max-pending-connections must be >= 1",
+            "http.listen-backlog must be >= 1",
         ] {
             assert!(err.contains(key), "{key}: {err}");
         }

@@ -14,6 +14,8 @@ const UPSERT_ERASURE: &str = "INSERT INTO store_erasures (user_id, erased_at_ms,
 
 const SELECT_ERASED_AT: &str = "SELECT erased_at_ms FROM store_erasures WHERE user_id = $1";
 
+const SELECT_ALL: &str = "SELECT user_id, erased_at_ms FROM store_erasures LIMIT $1";
+
 /// The tables holding a user's data, in the order [`Erased`] counts them.
 const DELETES: [&str; 4] = [
     "DELETE FROM store_log WHERE user_id = $1",
@@ -72,5 +74,17 @@ impl Backend {
                 .await?
         });
         Ok(at)
+    }
+
+    /// Every tombstone, or `None` when there are more than `max`.
+    pub(crate) async fn all_erasures(
+        &self,
+        max: usize,
+    ) -> Result<Option<Vec<(String, i64)>>, StoreError> {
+        let limit = i64::try_from(max).unwrap_or(i64::MAX - 1) + 1;
+        let rows: Vec<(String, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(SELECT_ALL).bind(limit).fetch_all(pool).await?
+        });
+        Ok((rows.len() <= max).then_some(rows))
     }
 }

@@ -2,7 +2,7 @@
 
 use std::future::Future as _;
 
-use baton_store::{Erased, LogEntry, StoreError};
+use baton_store::{Erased, LogEntry, StoreConfig, StoreError};
 
 use crate::fixture::{entry, Fixture};
 use crate::Case;
@@ -24,6 +24,10 @@ pub const ALL: &[(&str, Case)] = &[
     ("erase_commits_after_appends_queued_before_it", |f| {
         Box::pin(erase_commits_after_appends_queued_before_it(f))
     }),
+    (
+        "tombstones_are_seen_at_once_after_a_reopen_and_not_after_a_failed_write",
+        |f| Box::pin(tombstones_are_seen_at_once_after_a_reopen_and_not_after_a_failed_write(f)),
+    ),
 ];
 
 async fn fill(store: &baton_store::Store, user: &str) {
@@ -190,5 +194,67 @@ async fn erase_commits_after_appends_queued_before_it(fx: Fixture) {
             .await
             .expect("each append was acknowledged before the erasure");
     }
+    store.close().await;
+}
+
+/// Makes the database refuse every tombstone of user `bad`.
+async fn refuse_tombstones_of_bad(cfg: &StoreConfig) {
+    match cfg {
+        StoreConfig::Sqlite { path } => {
+            let url = format!("sqlite://{}", path.display());
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("sqlite");
+            sqlx::raw_sql(
+                "CREATE TRIGGER refuse_bad BEFORE INSERT ON store_erasures \
+                 WHEN NEW.user_id = 'bad' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+            )
+            .execute(&pool)
+            .await
+            .expect("trigger");
+            pool.close().await;
+        }
+        StoreConfig::Postgres { url } => {
+            let pool = sqlx::PgPool::connect(url).await.expect("postgres");
+            sqlx::raw_sql(
+                "CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN IF NEW.user_id = 'bad' THEN RAISE EXCEPTION 'refused'; END IF; \
+                 RETURN NEW; END $$; \
+                 CREATE TRIGGER refuse_bad BEFORE INSERT ON store_erasures \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_bad()",
+            )
+            .execute(&pool)
+            .await
+            .expect("trigger");
+            pool.close().await;
+        }
+    }
+}
+
+/// On SQLite the tombstones are kept in memory (read once at open, recorded on every
+/// write); on Postgres each check reads. Both must answer what the database holds.
+async fn tombstones_are_seen_at_once_after_a_reopen_and_not_after_a_failed_write(fx: Fixture) {
+    let store = fx.open().await;
+    store.mark_erased("eve", 500).await.expect("mark");
+    assert_eq!(store.erased_at("eve").await.expect("erased_at"), Some(500));
+    store.erase_user("ann", 700).await.expect("erase");
+    store.close().await;
+
+    // Read back from the database at open.
+    let store = fx.open().await;
+    assert_eq!(store.erased_at("eve").await.expect("eve"), Some(500));
+    assert_eq!(store.erased_at("ann").await.expect("ann"), Some(700));
+    assert_eq!(store.erased_at("bob").await.expect("bob"), None);
+
+    // A refused write leaves no tombstone behind, in memory either; one already there stays.
+    refuse_tombstones_of_bad(&fx.cfg).await;
+    assert!(store.mark_erased("bad", 10).await.is_err());
+    assert_eq!(store.erased_at("bad").await.expect("bad"), None);
+    assert!(store.erase_user("bad", 20).await.is_err());
+    assert_eq!(store.erased_at("bad").await.expect("bad"), None);
+    store.mark_erased("eve", 400).await.expect("older mark");
+    assert_eq!(
+        store.erased_at("eve").await.expect("eve"),
+        Some(500),
+        "the latest time wins"
+    );
     store.close().await;
 }
