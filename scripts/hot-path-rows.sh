@@ -66,11 +66,11 @@ for round in $(seq 1 "$rounds"); do
         steady) run "$name" steady "$round" steady --spawn "$bin" --users 500 --rate 4000 --duration 20 --no-baseline ;;
         storm) storm_with_cpu "$name" "$round" "$bin" 1000 0.2 storm ;;
         idle) storm_with_cpu "$name" "$round" "$bin" 6300 10 idle ;;
-        ramp) run "$name" ramp "$round" ramp --spawn "$bin" --steps 1000,2000,5000,8000,12000,16000,20000 --duration 6 --slo-ms 1000000 ;;
+        ramp) run "$name" ramp "$round" ramp --spawn "$bin" --steps 1000,2000,5000,8000,12000,16000,20000,25000,30000,40000 --duration 6 --slo-ms 1000000 ;;
         ramp-pg)
           db="hotpath_${name}_${round}_$$"
           psql -q "$pg/postgres" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-          run "$name" ramp-pg "$round" ramp --spawn "$bin" --steps 1000,2000,5000,8000,12000,16000,20000 --duration 6 --slo-ms 1000000 \
+          run "$name" ramp-pg "$round" ramp --spawn "$bin" --steps 1000,2000,5000,8000,12000,16000,20000,25000,30000,40000 --duration 6 --slo-ms 1000000 \
             --server-env "BATON_DATABASE_URL=$pg/$db"
           psql -q "$pg/postgres" -c "DROP DATABASE IF EXISTS $db" ;;
         cluster)

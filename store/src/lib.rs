@@ -23,7 +23,8 @@
 //! # Erasure
 //! [`Store::erase_user`] deletes a user's log, snapshot, adapter and owner claim in one
 //! transaction and leaves a tombstone (`store_erasures`: time and last owner epoch) that
-//! [`Store::erased_at`] reads; see `docs/OPERATIONS.md`, "User data".
+//! [`Store::erased_at`] reads (from memory on SQLite, whose file this process alone
+//! writes); see `docs/OPERATIONS.md`, "User data".
 //!
 //! # Metrics
 //! Histograms `baton_store_commit_seconds` and `baton_store_commit_batch_size`; counters
