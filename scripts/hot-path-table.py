@@ -78,7 +78,7 @@ def main():
     out = sys.argv[1]
     table = defaultdict(lambda: defaultdict(list))  # row label -> name -> [values]
     for path in sorted(glob.glob(os.path.join(out, "*.json"))):
-        m = re.match(r"(steady|storm|idle|ramp-pg|ramp|cluster1|cluster3)-(.+)-(\d+)\.json$",
+        m = re.match(r"(steady|storm|idle|ramp[0-9a-z]*-pg|ramp[0-9a-z]*|cluster1|cluster3)-(.+)-(\d+)\.json$",
                      os.path.basename(path))
         if not m:
             continue
@@ -104,7 +104,7 @@ def main():
             cells["18,900 over 10 s: CPU per connect (us)"] = f"{cpu:.0f}"
             cl = b["connect_latency"]
             cells["18,900 over 10 s: connect p50 / p99 (ms)"] = f"{cl['p50_us']/1000:.1f} / {cl['p99_us']/1000:.0f}"
-        elif row in ("ramp", "ramp-pg"):
+        elif row.startswith("ramp"):
             cells = {f"{row}: {k}": v for k, v in ramp_rows(d).items()}
         else:
             n = row[-1]

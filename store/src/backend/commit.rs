@@ -1,4 +1,5 @@
-//! The group-commit transaction on Postgres. Groups written under an owner claim are
+//! The group-commit transaction on Postgres. A batch of single appends under no claim
+//! (one node) is one autocommit insert: one round trip. Groups written under an owner claim are
 //! checked against the user's current claim first, in the same transaction. Then,
 //! since conflicts are rare, every live group goes out in one bulk insert and one
 //! `COMMIT`: three round trips for the whole batch. Only when an entry of a
@@ -53,10 +54,43 @@ pub(crate) async fn commit_groups(
     pool: &PgPool,
     groups: &[Group<'_>],
 ) -> Result<Vec<Outcome>, CommitError> {
+    if groups.iter().all(|g| g.epoch == 0 && g.entries.len() == 1) {
+        return in_one_statement(pool, groups).await;
+    }
     match in_one_insert(pool, groups).await? {
         Some(outcomes) => Ok(outcomes),
         None => with_savepoints(pool, groups).await,
     }
+}
+
+/// Single appends written under no claim (a node outside a cluster): the bulk insert
+/// alone, as one autocommit statement, which is its own transaction. One round trip
+/// instead of three (`BEGIN`, insert, `COMMIT`); every group is one row, so a conflict
+/// fails only its own group, as in the transaction. A statement the server refuses
+/// (it answered with an error) wrote nothing; a connection lost before the answer
+/// leaves the outcome unknown, as a failed `COMMIT` does.
+async fn in_one_statement(
+    pool: &PgPool,
+    groups: &[Group<'_>],
+) -> Result<Vec<Outcome>, CommitError> {
+    let rows: Vec<&LogEntry> = groups.iter().flat_map(|g| g.entries.iter()).collect();
+    let mut conn = pool.acquire().await.map_err(CommitError::before)?;
+    let inserted = m::insert_rows(&mut conn, &rows)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(_) | sqlx::Error::Encode(_) => CommitError::before(e),
+            other => CommitError::AtCommit(Arc::new(other)),
+        })?;
+    Ok(inserted
+        .into_iter()
+        .map(|written| {
+            if written {
+                Outcome::Written
+            } else {
+                Outcome::Conflict(0)
+            }
+        })
+        .collect())
 }
 
 type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
