@@ -1,7 +1,6 @@
 //! Right to erasure: [`Store::erase_user`] and the tombstone it leaves.
 
 use crate::committer::Job;
-use crate::tombstones::MAX_CACHED;
 use crate::{validate, Store, StoreError};
 
 /// What one erasure deleted (all zero when the user was already erased: erasing is
@@ -25,7 +24,7 @@ impl Store {
     pub async fn mark_erased(&self, user: &str, at_ms: u64) -> Result<(), StoreError> {
         validate::user(user)?;
         let at_ms = validate::to_i64("at_ms", at_ms)?;
-        self.tombstones.record(user, at_ms, MAX_CACHED);
+        self.tombstones.record(user, at_ms);
         let written = self.backend.mark_erased(user, at_ms).await;
         self.restore_after(user, written).await
     }
@@ -41,7 +40,7 @@ impl Store {
         validate::user(user)?;
         let at_ms = validate::to_i64("at_ms", at_ms)?;
         self.flush().await?;
-        self.tombstones.record(user, at_ms, MAX_CACHED);
+        self.tombstones.record(user, at_ms);
         let erased = self.backend.erase_user(user, at_ms).await;
         self.restore_after(user, erased).await
     }

@@ -24,6 +24,8 @@ pub(crate) const MAX_CACHED: usize = 100_000;
 #[derive(Debug, Clone)]
 pub(crate) struct Tombstones {
     known: Arc<RwLock<Known>>,
+    /// The most tombstones cached ([`MAX_CACHED`] outside tests).
+    max: usize,
 }
 
 #[derive(Debug)]
@@ -49,6 +51,7 @@ impl Tombstones {
         };
         Ok(Tombstones {
             known: Arc::new(RwLock::new(known)),
+            max,
         })
     }
 
@@ -61,14 +64,14 @@ impl Tombstones {
     }
 
     /// Records a tombstone at `at_ms` (the latest time wins, as in the database) before
-    /// it is written, so no check in between misses it. Past [`MAX_CACHED`] the cache is
+    /// it is written, so no check in between misses it. Past the bound the cache is
     /// dropped.
-    pub(crate) fn record(&self, user: &str, at_ms: i64, max: usize) {
+    pub(crate) fn record(&self, user: &str, at_ms: i64) {
         let mut known = self.write();
         if let Known::All(map) = &mut *known {
             let at = map.entry(user.to_owned()).or_insert(at_ms);
             *at = (*at).max(at_ms);
-            if map.len() > max {
+            if map.len() > self.max {
                 *known = Known::ReadThrough;
             }
         }
@@ -103,33 +106,34 @@ impl Tombstones {
 mod tests {
     use super::*;
 
-    fn cached() -> Tombstones {
+    fn cached(max: usize) -> Tombstones {
         Tombstones {
             known: Arc::new(RwLock::new(Known::All(HashMap::new()))),
+            max,
         }
     }
 
     #[test]
     fn the_latest_time_wins_and_past_the_bound_every_check_reads() {
-        let t = cached();
+        let t = cached(2);
         assert_eq!(t.lookup("eve"), Some(None));
-        t.record("eve", 500, 2);
-        t.record("eve", 400, 2);
+        t.record("eve", 500);
+        t.record("eve", 400);
         assert_eq!(t.lookup("eve"), Some(Some(500)));
-        t.record("ann", 1, 2);
+        t.record("ann", 1);
         assert_eq!(t.lookup("ann"), Some(Some(1)));
-        t.record("bob", 1, 2);
+        t.record("bob", 1);
         assert_eq!(t.lookup("eve"), None, "3 > 2 tombstones: read through");
         assert_eq!(t.lookup("zed"), None);
     }
 
     #[test]
     fn a_failed_write_restores_the_database_value_or_reads_through() {
-        let t = cached();
-        t.record("eve", 500, 10);
+        let t = cached(10);
+        t.record("eve", 500);
         t.restore("eve", Ok(None));
         assert_eq!(t.lookup("eve"), Some(None));
-        t.record("eve", 900, 10);
+        t.record("eve", 900);
         t.restore("eve", Ok(Some(300)));
         assert_eq!(t.lookup("eve"), Some(Some(300)));
         t.restore("eve", Err(StoreError::Closed));

@@ -3,9 +3,9 @@
 //! completion callback is answered exactly once, also when the store closes. (On
 //! SQLite the committer is the writer thread with its own connection.)
 
-use crate::fixture::{entry, Fixture};
+use crate::fixture::{entry, refuse_rows_of_bad, Fixture};
 use crate::Case;
-use baton_store::{StoreConfig, StoreError};
+use baton_store::StoreError;
 
 /// Every case, by name.
 pub const ALL: &[(&str, Case)] = &[
@@ -70,43 +70,10 @@ async fn a_callback_append_is_answered_once_committed_or_closed(fx: Fixture) {
     reopened.close().await;
 }
 
-/// Makes the database refuse every log row of user `bad` (a trigger, so the refusal
-/// comes from inside the commit transaction).
-async fn refuse_user_bad(cfg: &StoreConfig) {
-    match cfg {
-        StoreConfig::Sqlite { path } => {
-            let url = format!("sqlite://{}", path.display());
-            let pool = sqlx::SqlitePool::connect(&url).await.expect("sqlite");
-            sqlx::raw_sql(
-                "CREATE TRIGGER refuse_bad BEFORE INSERT ON store_log WHEN NEW.user_id = 'bad' \
-                 BEGIN SELECT RAISE(ABORT, 'refused'); END",
-            )
-            .execute(&pool)
-            .await
-            .expect("trigger");
-            pool.close().await;
-        }
-        StoreConfig::Postgres { url } => {
-            let pool = sqlx::PgPool::connect(url).await.expect("postgres");
-            sqlx::raw_sql(
-                "CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$ \
-                 BEGIN IF NEW.user_id = 'bad' THEN RAISE EXCEPTION 'refused'; END IF; \
-                 RETURN NEW; END $$; \
-                 CREATE TRIGGER refuse_bad BEFORE INSERT ON store_log \
-                 FOR EACH ROW EXECUTE FUNCTION refuse_bad()",
-            )
-            .execute(&pool)
-            .await
-            .expect("trigger");
-            pool.close().await;
-        }
-    }
-}
-
 async fn a_refused_commit_fails_its_batch_and_the_committer_goes_on(fx: Fixture) {
     let store = fx.open().await;
     store.append(entry("good", 1)).await.expect("before");
-    refuse_user_bad(&fx.cfg).await;
+    refuse_rows_of_bad(&fx.cfg, "store_log").await;
 
     let err = store.append(entry("bad", 1)).await.expect_err("refused");
     assert!(

@@ -2,9 +2,9 @@
 
 use std::future::Future as _;
 
-use baton_store::{Erased, LogEntry, StoreConfig, StoreError};
+use baton_store::{Erased, LogEntry, StoreError};
 
-use crate::fixture::{entry, Fixture};
+use crate::fixture::{entry, refuse_rows_of_bad, Fixture};
 use crate::Case;
 
 /// Every erasure case, by name.
@@ -197,38 +197,6 @@ async fn erase_commits_after_appends_queued_before_it(fx: Fixture) {
     store.close().await;
 }
 
-/// Makes the database refuse every tombstone of user `bad`.
-async fn refuse_tombstones_of_bad(cfg: &StoreConfig) {
-    match cfg {
-        StoreConfig::Sqlite { path } => {
-            let url = format!("sqlite://{}", path.display());
-            let pool = sqlx::SqlitePool::connect(&url).await.expect("sqlite");
-            sqlx::raw_sql(
-                "CREATE TRIGGER refuse_bad BEFORE INSERT ON store_erasures \
-                 WHEN NEW.user_id = 'bad' BEGIN SELECT RAISE(ABORT, 'refused'); END",
-            )
-            .execute(&pool)
-            .await
-            .expect("trigger");
-            pool.close().await;
-        }
-        StoreConfig::Postgres { url } => {
-            let pool = sqlx::PgPool::connect(url).await.expect("postgres");
-            sqlx::raw_sql(
-                "CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$ \
-                 BEGIN IF NEW.user_id = 'bad' THEN RAISE EXCEPTION 'refused'; END IF; \
-                 RETURN NEW; END $$; \
-                 CREATE TRIGGER refuse_bad BEFORE INSERT ON store_erasures \
-                 FOR EACH ROW EXECUTE FUNCTION refuse_bad()",
-            )
-            .execute(&pool)
-            .await
-            .expect("trigger");
-            pool.close().await;
-        }
-    }
-}
-
 /// On SQLite the tombstones are kept in memory (read once at open, recorded on every
 /// write); on Postgres each check reads. Both must answer what the database holds.
 async fn tombstones_are_seen_at_once_after_a_reopen_and_not_after_a_failed_write(fx: Fixture) {
@@ -245,7 +213,7 @@ async fn tombstones_are_seen_at_once_after_a_reopen_and_not_after_a_failed_write
     assert_eq!(store.erased_at("bob").await.expect("bob"), None);
 
     // A refused write leaves no tombstone behind, in memory either; one already there stays.
-    refuse_tombstones_of_bad(&fx.cfg).await;
+    refuse_rows_of_bad(&fx.cfg, "store_erasures").await;
     assert!(store.mark_erased("bad", 10).await.is_err());
     assert_eq!(store.erased_at("bad").await.expect("bad"), None);
     assert!(store.erase_user("bad", 20).await.is_err());

@@ -65,3 +65,36 @@ pub fn entry(user: &str, version: u64) -> LogEntry {
         payload: format!("{{\"op\":\"add\",\"user\":\"{user}\",\"v\":{version}}}").into_bytes(),
     }
 }
+
+/// Makes the database refuse every new row of user `bad` in `table` (a trigger, so the
+/// refusal comes from inside the writing transaction).
+pub async fn refuse_rows_of_bad(cfg: &StoreConfig, table: &str) {
+    match cfg {
+        StoreConfig::Sqlite { path } => {
+            let url = format!("sqlite://{}", path.display());
+            let pool = sqlx::SqlitePool::connect(&url).await.expect("sqlite");
+            sqlx::raw_sql(&format!(
+                "CREATE TRIGGER refuse_bad_{table} BEFORE INSERT ON {table} \
+                 WHEN NEW.user_id = 'bad' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            ))
+            .execute(&pool)
+            .await
+            .expect("trigger");
+            pool.close().await;
+        }
+        StoreConfig::Postgres { url } => {
+            let pool = sqlx::PgPool::connect(url).await.expect("postgres");
+            sqlx::raw_sql(&format!(
+                "CREATE FUNCTION refuse_bad_{table}() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN IF NEW.user_id = 'bad' THEN RAISE EXCEPTION 'refused'; END IF; \
+                 RETURN NEW; END $$; \
+                 CREATE TRIGGER refuse_bad_{table} BEFORE INSERT ON {table} \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_bad_{table}()"
+            ))
+            .execute(&pool)
+            .await
+            .expect("trigger");
+            pool.close().await;
+        }
+    }
+}
